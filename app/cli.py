@@ -1,0 +1,166 @@
+"""The `policylab` command: serve, demo, migrate, export, import."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+from sqlmodel import Session
+
+from app.config import get_settings
+from app.db import make_engine, migrate, open_session
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    engine = make_engine(get_settings().database_url)
+    migrate(engine)
+    return engine
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the web server."""
+    migrate_first = make_engine(get_settings().database_url)
+    migrate(migrate_first)
+    migrate_first.dispose()
+    if args.workers > 1 and get_settings().is_sqlite:
+        print(
+            "Note: with SQLite, several workers share one writer; use PostgreSQL for large events.",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Create a session from the built-in AI & creative industries lab, print links, serve."""
+    from app.sessions import service
+    from app.sessions.auth import Actor
+    from app.sessions.labs import AI_CCI
+
+    engine = _engine()
+    with Session(engine) as db:
+        created = service.create_session(db, AI_CCI.to_create())
+        session = created.session
+        if not args.empty:
+            service.change_phase(db, session, "brainstorm")
+            voices = [service.join(db, session, name)[0] for name in ("Amira", "Jonas", "Chiara")]
+            for challenge, lab_challenge in zip(created.challenges, AI_CCI.challenges, strict=True):
+                for i, text in enumerate(lab_challenge.sample_contributions):
+                    actor = Actor(session=session, role="participant", participant=voices[i % 3])
+                    service.add_contribution(db, actor, challenge.id, text)  # type: ignore[arg-type]
+        db.commit()
+        code, token = session.code, created.facilitator_token
+    engine.dispose()
+    host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1") else args.host
+    base = get_settings().base_url or f"http://{host}:{args.port}"
+    print("\nPolicy Lab demo session created.\n")
+    print(f"  Facilitator (keep this secret): {base}/f/{code}?key={token}")
+    print(f"  Participants join at:           {base}/join/{code}   (code {code})")
+    print(f"  Projector view:                 {base}/s/{code}/projector")
+    print(f"  API documentation:              {base}/docs\n")
+    sys.stdout.flush()
+    return cmd_serve(args)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Upgrade the database schema."""
+    _engine().dispose()
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a session's report in one format to a file (or stdout)."""
+    from app.report.service import export_session
+    from app.sessions.auth import find_session
+
+    engine = _engine()
+    with open_session(engine, read_only=True) as db:
+        session = find_session(db, args.code)
+        exported = export_session(db, session, args.format)
+    engine.dispose()
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(exported.content)
+    else:
+        Path(args.output).write_bytes(exported.content)
+        print(f"Wrote {args.output} ({len(exported.content):,} bytes).", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Create a new session from a JSON export."""
+    from app.report.service import import_session
+
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"Cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    engine = _engine()
+    with Session(engine) as db:
+        created = import_session(db, data)
+        db.commit()
+        code, token = created.session.code, created.facilitator_token
+    engine.dispose()
+    base = get_settings().base_url or "http://localhost:8000"
+    print(f"Imported as session {code}.")
+    print(f"Facilitator link (keep it secret): {base}/f/{code}?key={token}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="policylab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("POLICYLAB_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("POLICYLAB_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--log-level", default="info")
+
+    serve = commands.add_parser("serve", help="run the web server")
+    server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser("demo", help="create a demo session, print its links and serve")
+    server_options(demo)
+    demo.add_argument("--empty", action="store_true", help="no sample contributions")
+    demo.set_defaults(func=cmd_demo)
+
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
+        func=cmd_migrate
+    )
+
+    export = commands.add_parser("export", help="export a session's report")
+    export.add_argument("code")
+    export.add_argument(
+        "--format", default="md", choices=["html", "md", "csv", "json", "pdf", "docx", "xlsx"]
+    )
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_export)
+
+    importer = commands.add_parser("import", help="create a session from a JSON export")
+    importer.add_argument("file")
+    importer.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

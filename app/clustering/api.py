@@ -1,0 +1,132 @@
+"""JSON API for clusters: editing, merging, and suggestions (`/api/v1`)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from app.clustering import service
+from app.clustering.models import (
+    ClusterCreate,
+    ClusterUpdate,
+    MergeRequest,
+    SuggestionPublic,
+    SuggestRequest,
+    SuggestResponse,
+)
+from app.db import DbDep
+from app.sessions.auth import ActorDep, FacilitatorDep
+
+router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["clusters"])
+
+
+def _public(db: DbDep, actor: Any, cluster: Any) -> dict[str, Any]:
+    members = service.members_by_cluster(db, actor.session)
+    return service.cluster_public(cluster, members.get(cluster.id, []))
+
+
+@router.get("/clusters")
+def list_clusters(
+    actor: ActorDep, db: DbDep, challenge_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every cluster (or one challenge's) with its contributions."""
+    members = service.members_by_cluster(db, actor.session)
+    return [
+        service.cluster_public(c, members.get(c.id, []))  # type: ignore[arg-type]
+        for c in service.list_clusters(db, actor.session, challenge_id)
+    ]
+
+
+@router.post("/clusters", status_code=201)
+def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
+    """Create a cluster (a proposed policy solution), optionally with contributions."""
+    return _public(db, actor, service.create_cluster(db, actor, data))
+
+
+@router.patch("/clusters/{cluster_id}")
+def update_cluster(
+    cluster_id: int, data: ClusterUpdate, actor: FacilitatorDep, db: DbDep
+) -> dict[str, Any]:
+    """Change a cluster's title, category, description or contributions."""
+    return _public(db, actor, service.update_cluster(db, actor, cluster_id, data))
+
+
+@router.delete("/clusters/{cluster_id}", status_code=204)
+def delete_cluster(cluster_id: int, actor: FacilitatorDep, db: DbDep) -> Response:
+    """Delete a cluster; its contributions become unclustered."""
+    service.delete_cluster(db, actor, cluster_id)
+    return Response(status_code=204)
+
+
+@router.post("/clusters/merge")
+def merge_clusters(data: MergeRequest, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
+    """Merge the source cluster into the target; every contribution is kept."""
+    return _public(db, actor, service.merge_clusters(db, actor, data.source_id, data.target_id))
+
+
+@router.post("/clusters/suggest", response_model=SuggestResponse)
+async def suggest_clusters(data: SuggestRequest, actor: FacilitatorDep, db: DbDep) -> Any:
+    """Proposed clusters for a challenge; nothing is saved until accepted."""
+    # The clustering is CPU work: keep it off the event loop.
+    return await run_in_threadpool(service.suggest, db, actor, data)
+
+
+class AcceptRequest(BaseModel):
+    challenge_id: int
+    suggestions: list[SuggestionPublic]
+
+
+@router.post("/clusters/accept", status_code=201)
+def accept_suggestions(
+    data: AcceptRequest, actor: FacilitatorDep, db: DbDep
+) -> list[dict[str, Any]]:
+    """Save suggestions as clusters, recorded as proposed by the tool."""
+    created = [
+        service.create_cluster(
+            db,
+            actor,
+            ClusterCreate(
+                challenge_id=data.challenge_id,
+                title=s.title,
+                category=s.category,
+                contribution_ids=s.contribution_ids,
+            ),
+            origin="suggested",
+        )
+        for s in data.suggestions
+    ]
+    return [_public(db, actor, c) for c in created]
+
+
+class MoveRequest(BaseModel):
+    cluster_id: int | None
+    position: int | None = None
+
+
+@router.post("/contributions/{contribution_id}/move")
+def move_contribution(
+    contribution_id: int, data: MoveRequest, actor: FacilitatorDep, db: DbDep
+) -> dict[str, Any]:
+    """Put a contribution into a cluster (at a position), or back among the unclustered."""
+    contribution = service.move_contribution(
+        db, actor, contribution_id, data.cluster_id, data.position
+    )
+    return {"id": contribution.id, "cluster_id": contribution.cluster_id}
+
+
+class DuplicateRequest(BaseModel):
+    original_id: int
+
+
+@router.post("/contributions/{contribution_id}/duplicate")
+def mark_duplicate(
+    contribution_id: int, data: DuplicateRequest, actor: FacilitatorDep, db: DbDep
+) -> dict[str, Any]:
+    """Mark a contribution as a duplicate of another; both texts stay for the report."""
+    duplicate = service.mark_duplicate(db, actor, contribution_id, data.original_id)
+    return {
+        "id": duplicate.id,
+        "duplicate_of_id": duplicate.duplicate_of_id,
+        "cluster_id": duplicate.cluster_id,
+    }

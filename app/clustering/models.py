@@ -1,0 +1,86 @@
+"""Clusters: groups of contributions, each a proposed policy solution under a category."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from app.models_base import created_at_field
+
+
+class Cluster(SQLModel, table=True):
+    __tablename__ = "clusters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("sessions.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    challenge_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("challenges.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    title: str = Field(max_length=200)
+    description: str = ""
+    category: str = Field(default="", max_length=200)
+    position: int = 0
+    # Provenance, so the report can say which clusters the tool proposed and which were edited.
+    origin: str = Field(default="manual", max_length=20)
+    suggested_title: str | None = Field(default=None, max_length=200)
+    suggested_contribution_ids: list[int] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    accepted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class ClusterCreate(SQLModel):
+    challenge_id: int
+    title: str
+    category: str | None = None
+    description: str = ""
+    contribution_ids: list[int] = []
+
+
+class ClusterUpdate(SQLModel):
+    title: str | None = None
+    category: str | None = None
+    description: str | None = None
+    contribution_ids: list[int] | None = None
+
+
+class ClusterPublic(SQLModel):
+    id: int
+    challenge_id: int
+    title: str
+    category: str
+    description: str
+    contribution_ids: list[int]
+    origin: str = "manual"
+
+
+class SuggestRequest(SQLModel):
+    challenge_id: int
+    only_unclustered: bool = False
+    granularity: float = 0.0
+    n_clusters: int | None = None
+
+
+class SuggestionPublic(SQLModel):
+    title: str
+    category: str | None = None
+    contribution_ids: list[int]
+    terms: list[str] = []
+
+
+class SuggestResponse(SQLModel):
+    suggestions: list[SuggestionPublic]
+    duplicates: list[list[int]] = []
+
+
+class MergeRequest(SQLModel):
+    source_id: int
+    target_id: int

@@ -1,0 +1,331 @@
+"""Cluster editing (create, rename, move, merge, delete) and clustering suggestions."""
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from app.clustering.models import Cluster, ClusterCreate, ClusterUpdate, SuggestRequest
+from app.config import get_settings
+from app.errors import InvalidInput, NotFound
+from app.limits import clean_description, clean_title
+from app.live.service import record_event
+from app.models_base import utcnow
+from app.sessions.auth import Actor
+from app.sessions.models import Contribution, WorkshopSession
+from app.sessions.service import get_challenge, list_contributions, require_phase
+
+EDIT_PHASES = ["brainstorm", "clustering"]
+
+
+def list_clusters(
+    db: Session, session: WorkshopSession, challenge_id: int | None = None
+) -> list[Cluster]:
+    """The session's clusters (or one challenge's), in board order."""
+    statement = select(Cluster).where(Cluster.session_id == session.id)
+    if challenge_id is not None:
+        statement = statement.where(Cluster.challenge_id == challenge_id)
+    return list(db.exec(statement.order_by(col(Cluster.position), col(Cluster.id))))
+
+
+def get_cluster(db: Session, session: WorkshopSession, cluster_id: int) -> Cluster:
+    """A cluster of this session, or 404."""
+    cluster = db.get(Cluster, cluster_id)
+    if cluster is None or cluster.session_id != session.id:
+        raise NotFound(f"This session has no cluster {cluster_id}.")
+    return cluster
+
+
+def members_by_cluster(db: Session, session: WorkshopSession) -> dict[int, list[int]]:
+    """Cluster id → ids of its contributions, in board order."""
+    members: dict[int, list[int]] = {}
+    statement = (
+        select(Contribution.id, Contribution.cluster_id)
+        .where(Contribution.session_id == session.id, col(Contribution.cluster_id).is_not(None))
+        .order_by(col(Contribution.position), col(Contribution.id))
+    )
+    for contribution_id, cluster_id in db.exec(statement):
+        members.setdefault(cluster_id, []).append(contribution_id)  # type: ignore[arg-type]
+    return members
+
+
+def cluster_public(cluster: Cluster, contribution_ids: list[int]) -> dict[str, object]:
+    """The API shape of a cluster."""
+    return {
+        "id": cluster.id,
+        "challenge_id": cluster.challenge_id,
+        "title": cluster.title,
+        "category": cluster.category,
+        "description": cluster.description,
+        "contribution_ids": contribution_ids,
+        "origin": cluster.origin,
+    }
+
+
+def _clean_category(session: WorkshopSession, category: str | None) -> str:
+    if category is None or not category.strip():
+        return session.categories[0] if session.categories else ""
+    wanted = category.strip()
+    for name in session.categories:
+        if name.casefold() == wanted.casefold():
+            return name
+    raise InvalidInput(
+        f"“{wanted}” is not a category of this session. Use one of: "
+        + ", ".join(session.categories),
+        field="category",
+    )
+
+
+def _contributions_for(
+    db: Session, session: WorkshopSession, challenge_id: int, ids: Sequence[int]
+) -> list[Contribution]:
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("A contribution is listed twice.", field="contribution_ids")
+    found = []
+    for contribution_id in ids:
+        contribution = db.get(Contribution, contribution_id)
+        if contribution is None or contribution.session_id != session.id:
+            raise InvalidInput(
+                f"This session has no contribution {contribution_id}.", field="contribution_ids"
+            )
+        if contribution.challenge_id != challenge_id:
+            raise InvalidInput(
+                f"Contribution {contribution_id} belongs to another challenge.",
+                field="contribution_ids",
+            )
+        found.append(contribution)
+    return found
+
+
+def _set_members(db: Session, cluster: Cluster, contributions: list[Contribution]) -> None:
+    wanted = {c.id for c in contributions}
+    for current in db.exec(select(Contribution).where(Contribution.cluster_id == cluster.id)):
+        if current.id not in wanted:
+            current.cluster_id = None
+            db.add(current)
+    for position, contribution in enumerate(contributions):
+        contribution.cluster_id = cluster.id
+        contribution.position = position
+        db.add(contribution)
+
+
+def create_cluster(
+    db: Session, actor: Actor, data: ClusterCreate, *, origin: str = "manual"
+) -> Cluster:
+    """A new cluster, optionally taking contributions from wherever they were."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Editing clusters")
+    challenge = get_challenge(db, session, data.challenge_id)
+    contributions = _contributions_for(db, session, challenge.id, data.contribution_ids)  # type: ignore[arg-type]
+    position = len(list_clusters(db, session, challenge.id))
+    cluster = Cluster(
+        session_id=session.id,  # type: ignore[arg-type]
+        challenge_id=challenge.id,  # type: ignore[arg-type]
+        title=clean_title(data.title, label="The cluster title"),
+        description=clean_description(data.description),
+        category=_clean_category(session, data.category),
+        position=position,
+        origin=origin,
+    )
+    if origin == "suggested":
+        cluster.suggested_title = cluster.title
+        cluster.suggested_contribution_ids = list(data.contribution_ids)
+        cluster.accepted_at = utcnow()
+    db.add(cluster)
+    db.flush()
+    _set_members(db, cluster, contributions)
+    record_event(db, session, "cluster_changed", cluster_id=cluster.id, challenge_id=challenge.id)
+    db.flush()
+    return cluster
+
+
+def update_cluster(db: Session, actor: Actor, cluster_id: int, data: ClusterUpdate) -> Cluster:
+    """Rename, re-describe, re-file or re-fill a cluster."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Editing clusters")
+    cluster = get_cluster(db, session, cluster_id)
+    if data.title is not None:
+        cluster.title = clean_title(data.title, label="The cluster title")
+    if data.description is not None:
+        cluster.description = clean_description(data.description)
+    if data.category is not None:
+        cluster.category = _clean_category(session, data.category)
+    if data.contribution_ids is not None:
+        contributions = _contributions_for(db, session, cluster.challenge_id, data.contribution_ids)
+        _set_members(db, cluster, contributions)
+    cluster.updated_at = utcnow()
+    db.add(cluster)
+    record_event(
+        db, session, "cluster_changed", cluster_id=cluster.id, challenge_id=cluster.challenge_id
+    )
+    db.flush()
+    return cluster
+
+
+def delete_cluster(db: Session, actor: Actor, cluster_id: int) -> None:
+    """Delete a cluster; its contributions go back to the unclustered pile."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Editing clusters")
+    cluster = get_cluster(db, session, cluster_id)
+    for contribution in db.exec(select(Contribution).where(Contribution.cluster_id == cluster.id)):
+        contribution.cluster_id = None
+        db.add(contribution)
+    db.flush()
+    challenge_id = cluster.challenge_id
+    db.delete(cluster)
+    record_event(db, session, "cluster_removed", cluster_id=cluster_id, challenge_id=challenge_id)
+    db.flush()
+
+
+def move_contribution(
+    db: Session,
+    actor: Actor,
+    contribution_id: int,
+    cluster_id: int | None,
+    position: int | None = None,
+) -> Contribution:
+    """Put one contribution into a cluster (at `position`) or back to the unclustered pile."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Editing clusters")
+    contribution = db.get(Contribution, contribution_id)
+    if contribution is None or contribution.session_id != session.id:
+        raise NotFound(f"This session has no contribution {contribution_id}.")
+    if cluster_id is None:
+        contribution.cluster_id = None
+        db.add(contribution)
+    else:
+        cluster = get_cluster(db, session, cluster_id)
+        if cluster.challenge_id != contribution.challenge_id:
+            raise InvalidInput("A contribution can only move within its own challenge.")
+        members = [
+            c
+            for c in db.exec(
+                select(Contribution)
+                .where(Contribution.cluster_id == cluster.id, Contribution.id != contribution.id)
+                .order_by(col(Contribution.position), col(Contribution.id))
+            )
+        ]
+        index = len(members) if position is None else max(0, min(position, len(members)))
+        members.insert(index, contribution)
+        _set_members(db, cluster, members)
+    record_event(
+        db,
+        session,
+        "cluster_changed",
+        cluster_id=cluster_id,
+        contribution_id=contribution_id,
+        challenge_id=contribution.challenge_id,
+    )
+    db.flush()
+    return contribution
+
+
+def merge_clusters(db: Session, actor: Actor, source_id: int, target_id: int) -> Cluster:
+    """Move every contribution of `source` into `target` and delete `source`.
+
+    Each original contribution (and its author) stays, so the report keeps the trail; the
+    source's ratings go with it, the target's ratings still apply.
+    """
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Merging clusters")
+    if source_id == target_id:
+        raise InvalidInput("Choose two different clusters to merge.")
+    source = get_cluster(db, session, source_id)
+    target = get_cluster(db, session, target_id)
+    if source.challenge_id != target.challenge_id:
+        raise InvalidInput("Only clusters of the same challenge can be merged.")
+    members = members_by_cluster(db, session)
+    combined = members.get(target.id, []) + members.get(source.id, [])  # type: ignore[arg-type]
+    contributions = _contributions_for(db, session, target.challenge_id, combined)
+    _set_members(db, target, contributions)
+    if source.description and source.description not in target.description:
+        target.description = clean_description(
+            "\n".join(filter(None, [target.description, source.description]))[:2000]
+        )
+    target.updated_at = utcnow()
+    db.add(target)
+    db.flush()
+    db.delete(source)
+    record_event(
+        db, session, "cluster_removed", cluster_id=source_id, challenge_id=target.challenge_id
+    )
+    record_event(
+        db, session, "cluster_changed", cluster_id=target.id, challenge_id=target.challenge_id
+    )
+    db.flush()
+    return target
+
+
+def mark_duplicate(
+    db: Session, actor: Actor, contribution_id: int, original_id: int
+) -> Contribution:
+    """Flag a contribution as saying the same as another; both texts stay for the trail."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Merging duplicates")
+    duplicate = db.get(Contribution, contribution_id)
+    original = db.get(Contribution, original_id)
+    for item, cid in ((duplicate, contribution_id), (original, original_id)):
+        if item is None or item.session_id != session.id:
+            raise NotFound(f"This session has no contribution {cid}.")
+    assert duplicate is not None and original is not None
+    if duplicate.id == original.id or duplicate.challenge_id != original.challenge_id:
+        raise InvalidInput("Choose two different contributions of the same challenge.")
+    root = original
+    while root.duplicate_of_id is not None:
+        parent = db.get(Contribution, root.duplicate_of_id)
+        if parent is None or parent.id == duplicate.id:
+            break
+        root = parent
+    duplicate.duplicate_of_id = root.id
+    duplicate.cluster_id = root.cluster_id
+    db.add(duplicate)
+    for child in db.exec(select(Contribution).where(Contribution.duplicate_of_id == duplicate.id)):
+        child.duplicate_of_id = root.id
+        child.cluster_id = root.cluster_id
+        db.add(child)
+    record_event(
+        db,
+        session,
+        "contribution_updated",
+        contribution_id=duplicate.id,
+        challenge_id=duplicate.challenge_id,
+    )
+    db.flush()
+    return duplicate
+
+
+def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, object]:
+    """Proposed clusters for a challenge's contributions; nothing is saved."""
+    from app.clustering import engine
+
+    session = actor.session
+    challenge = get_challenge(db, session, request.challenge_id)
+    contributions = [
+        c
+        for c in list_contributions(db, session, challenge.id)
+        if c.duplicate_of_id is None and (not request.only_unclustered or c.cluster_id is None)
+    ]
+    if request.n_clusters is not None and request.n_clusters < 1:
+        raise InvalidInput("n_clusters must be at least 1.", field="n_clusters")
+    if not -1.0 <= request.granularity <= 1.0:
+        raise InvalidInput("granularity must be between -1 and 1.", field="granularity")
+    texts = [c.text for c in contributions]
+    suggestions = engine.suggest_clusters(
+        texts,
+        categories=session.categories,
+        n_clusters=request.n_clusters,
+        granularity=request.granularity,
+        engine=get_settings().clustering_engine,
+    )
+    duplicates = engine.find_near_duplicates(texts)
+    return {
+        "suggestions": [
+            {
+                "title": s.title,
+                "category": s.category,
+                "contribution_ids": [contributions[i].id for i in s.member_indices],
+                "terms": list(s.terms),
+            }
+            for s in suggestions
+        ],
+        "duplicates": [[contributions[i].id for i in group] for group in duplicates],
+    }

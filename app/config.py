@@ -1,0 +1,60 @@
+"""Settings, read once from the environment (prefix ``POLICYLAB_``)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; defaults suit one laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYLAB_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///policylab.db"
+    redis_url: str | None = None
+    base_url: str | None = Field(
+        default=None, description="Public address used in join links, e.g. https://lab.example.eu"
+    )
+    production: bool = False
+    secret_key: str = DEFAULT_SECRET
+    organiser_key: str | None = Field(
+        default=None, description="When set, creating or importing sessions needs this key"
+    )
+    https: bool = False
+
+    contribution_max_chars: int = 500
+    contributions_per_challenge: int = 30
+    title_max_chars: int = 200
+    name_max_chars: int = 60
+    max_challenges: int = 6
+    max_request_bytes: int = 5_000_000
+
+    clustering_engine: str = "default"
+    event_retention_hours: int = 48
+    session_retention_days: int | None = None
+    stream_max_seconds: int = 300
+    keepalive_seconds: int = 15
+    rate_limits: bool = True
+
+    templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
+    static_dir: Path = Path(__file__).resolve().parent.parent / "static"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.production and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("POLICYLAB_SECRET_KEY must be set to a random value in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

@@ -1,0 +1,92 @@
+"""Database plumbing: engine, one unit of work per request, migrations."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from alembic import command
+from alembic.config import Config
+from fastapi import Depends, Request
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "policylab_read_only"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL + BEGIN IMMEDIATE on SQLite, a pool on PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=20,
+            max_overflow=30,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling issues a deferred BEGIN, which makes a
+    # read-then-write transaction fail at once with "database is locked" when another
+    # writer is active; SQLAlchemy's documented recipe takes over BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_session(engine: Engine, *, read_only: bool = False) -> Session:
+    """A database session; read-only ones take no write lock on SQLite."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return Session(bind, expire_on_commit=False)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's unit of work: commit once at the end, or roll everything back."""
+    read_only = request.method in ("GET", "HEAD")
+    with open_session(request.app.state.engine, read_only=read_only) as db:
+        try:
+            yield db
+            if read_only:
+                db.rollback()
+            else:
+                db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+
+# scope="function" makes the commit happen before the response is sent, so a client is
+# never told "saved" for a transaction that then failed to commit.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration pointing at our migrations and the given database."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema up to the newest migration."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,128 @@
+"""Domain errors and the one place that turns them into responses."""
+
+import json
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """A refusal a person can understand; `status_code` says which kind."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(AppError):
+    status_code = 422
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class WrongPhase(AppError):
+    status_code = 409
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class TooLarge(AppError):
+    status_code = 413
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+
+
+def wants_json(request: Request) -> bool:
+    """API clients get JSON; browsers navigating get pages."""
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", "text/html"
+    )
+
+
+def error_response(request: Request, status_code: int, message: str) -> Response:
+    """The same refusal as JSON, an htmx toast, or an error page."""
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status_code)
+    if request.headers.get("HX-Request") == "true":
+        # htmx does not swap error responses by default; the toast carries the message.
+        trigger = json.dumps({"showToast": {"message": message, "level": "error"}})
+        return Response(status_code=status_code, headers={"HX-Trigger": trigger})
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": status_code, "message": message},
+        status_code=status_code,
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "Invalid input"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every refusal its status and a readable message."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return error_response(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail) if exc.detail else "Error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is nothing at this address."
+        response = error_response(request, exc.status_code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "Something went wrong on our side. Please try again.")
+
+
+__all__ = [
+    "AppError",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotAuthenticated",
+    "NotFound",
+    "TooLarge",
+    "TooManyRequests",
+    "WrongPhase",
+    "install_error_handlers",
+]

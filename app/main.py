@@ -1,0 +1,74 @@
+"""The application factory."""
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from app.config import Settings, get_settings
+from app.db import DbDep, make_engine, migrate
+from app.errors import install_error_handlers
+from app.security import SecurityMiddleware
+from app.templating import make_templates
+
+
+class RedactSecrets(logging.Filter):
+    """Keep facilitator keys out of access logs."""
+
+    pattern = re.compile(r"(key=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args  # type: ignore[union-attr]
+            )
+        return True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Policy Lab",
+        version="1.0",
+        description="Run a policy lab live: reverse brainstorm, clustering, "
+        "relevance × policy-level matrix and report.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.templates = make_templates(settings)
+    install_error_handlers(app)
+    app.add_middleware(
+        SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
+    )
+    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+
+    from app.clustering.api import router as clustering_api
+    from app.matrix.api import router as matrix_api
+    from app.sessions.api import router as sessions_api
+
+    for router in (sessions_api, clustering_api, matrix_api):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(db: DbDep) -> dict[str, str]:
+        """200 once the database answers."""
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        return {"status": "ok"}
+
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
+    return app

@@ -1,0 +1,57 @@
+"""Ratings: one participant's relevance score and policy level for one cluster."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models_base import created_at_field
+
+
+class PolicyLevel(StrEnum):
+    local_regional = "local_regional"
+    national = "national"
+    eu = "eu"
+
+
+# Most local first: ties in the most-chosen level go to the more local one.
+POLICY_LEVELS = [PolicyLevel.local_regional, PolicyLevel.national, PolicyLevel.eu]
+LEVEL_LABELS = {"local_regional": "Local & regional", "national": "National", "eu": "EU"}
+
+
+class Rating(SQLModel, table=True):
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("cluster_id", "participant_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("sessions.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    cluster_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("clusters.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    participant_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    relevance: int
+    policy_level: str = Field(max_length=20)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class RatingIn(SQLModel):
+    relevance: int = Field(ge=1, le=5)
+    policy_level: PolicyLevel
+
+
+class RatingPublic(SQLModel):
+    cluster_id: int
+    relevance: int
+    policy_level: str

@@ -1,0 +1,157 @@
+"""Ratings and the relevance × policy-level matrix computed from them."""
+
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from sqlmodel import Session, col, select
+
+from app.clustering.models import Cluster
+from app.clustering.service import get_cluster, list_clusters
+from app.live.service import record_event
+from app.matrix.models import POLICY_LEVELS, Rating, RatingIn
+from app.models_base import utcnow
+from app.sessions.auth import Actor, require_participant
+from app.sessions.models import WorkshopSession
+from app.sessions.service import list_challenges, require_phase
+
+# Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
+# each end), so agreement = 1 − sd / 2 runs from 0 (a split room) to 1 (everyone agrees).
+MAX_SD = 2.0
+# Below this agreement a recommendation is reported as contested (a minority view exists).
+CONTESTED_BELOW = 0.5
+
+
+def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
+    """Store this participant's score of a cluster, replacing an earlier one."""
+    require_participant(actor)
+    session = actor.session
+    cluster = get_cluster(db, session, cluster_id)
+    require_phase(session, ["scoring"], "Scoring")
+    rating = db.exec(
+        select(Rating).where(
+            Rating.cluster_id == cluster.id, Rating.participant_id == actor.participant_id
+        )
+    ).first()
+    if rating is None:
+        rating = Rating(
+            session_id=session.id,  # type: ignore[arg-type]
+            cluster_id=cluster.id,  # type: ignore[arg-type]
+            participant_id=actor.participant_id,  # type: ignore[arg-type]
+            relevance=data.relevance,
+            policy_level=data.policy_level.value,
+        )
+    else:
+        rating.relevance = data.relevance
+        rating.policy_level = data.policy_level.value
+        rating.updated_at = utcnow()
+    db.add(rating)
+    db.flush()
+    record_event(
+        db, session, "rating_changed", cluster_id=cluster.id, challenge_id=cluster.challenge_id
+    )
+    return rating
+
+
+def rating_public(rating: Rating) -> dict[str, object]:
+    """The API shape of a rating."""
+    return {
+        "cluster_id": rating.cluster_id,
+        "relevance": rating.relevance,
+        "policy_level": rating.policy_level,
+    }
+
+
+def my_ratings(db: Session, actor: Actor) -> dict[int, Rating]:
+    """Cluster id → this participant's rating."""
+    if actor.participant is None:
+        return {}
+    ratings = db.exec(select(Rating).where(Rating.participant_id == actor.participant_id))
+    return {r.cluster_id: r for r in ratings}
+
+
+def list_ratings(db: Session, session: WorkshopSession) -> list[Rating]:
+    """Every rating of the session."""
+    return list(
+        db.exec(select(Rating).where(Rating.session_id == session.id).order_by(col(Rating.id)))
+    )
+
+
+@dataclass
+class MatrixRow:
+    id: int
+    challenge_id: int
+    title: str
+    category: str
+    description: str
+    ratings: int
+    relevance_mean: float | None
+    relevance_median: float | None
+    relevance_sd: float | None
+    policy_levels: dict[str, int]
+    policy_level: str | None
+    agreement: float | None
+    rank: int
+    relevance_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def contested(self) -> bool:
+        """Scores split strongly enough that the report names a minority view."""
+        return self.agreement is not None and self.ratings >= 3 and self.agreement < CONTESTED_BELOW
+
+    def public(self) -> dict[str, object]:
+        """The API shape of a matrix row."""
+        data = asdict(self)
+        data["relevance_counts"] = {str(k): v for k, v in self.relevance_counts.items()}
+        return data
+
+
+def summarise(cluster: Cluster, ratings: list[Rating]) -> MatrixRow:
+    """Aggregate one cluster's ratings (rank is filled in by `compute_matrix`)."""
+    scores = [r.relevance for r in ratings]
+    levels = Counter(r.policy_level for r in ratings)
+    level_counts = {level.value: levels.get(level.value, 0) for level in POLICY_LEVELS}
+    top_level = None
+    if ratings:
+        best = max(level_counts.values())
+        # POLICY_LEVELS runs from most local to EU, so the first maximum is the more local one.
+        top_level = next(level for level, n in level_counts.items() if n == best)
+    sd = statistics.pstdev(scores) if scores else None
+    return MatrixRow(
+        id=cluster.id,  # type: ignore[arg-type]
+        challenge_id=cluster.challenge_id,
+        title=cluster.title,
+        category=cluster.category,
+        description=cluster.description,
+        ratings=len(scores),
+        relevance_mean=statistics.fmean(scores) if scores else None,
+        relevance_median=float(statistics.median(scores)) if scores else None,
+        relevance_sd=sd,
+        policy_levels=level_counts,
+        policy_level=top_level,
+        agreement=(1 - sd / MAX_SD) if sd is not None else None,
+        rank=0,
+        relevance_counts={score: scores.count(score) for score in range(1, 6)},
+    )
+
+
+def compute_matrix(db: Session, session: WorkshopSession) -> list[MatrixRow]:
+    """Every cluster's aggregated scores, ranked within its challenge."""
+    by_cluster: dict[int, list[Rating]] = {}
+    for rating in list_ratings(db, session):
+        by_cluster.setdefault(rating.cluster_id, []).append(rating)
+    challenge_order = {c.id: i for i, c in enumerate(list_challenges(db, session))}
+    rows = [summarise(c, by_cluster.get(c.id, [])) for c in list_clusters(db, session)]  # type: ignore[arg-type]
+    rows.sort(
+        key=lambda r: (
+            challenge_order.get(r.challenge_id, 0),
+            r.relevance_mean is None,
+            -(r.relevance_mean or 0.0),
+            -r.ratings,
+        )
+    )
+    rank_in_challenge: Counter[int] = Counter()
+    for row in rows:
+        rank_in_challenge[row.challenge_id] += 1
+        row.rank = rank_in_challenge[row.challenge_id]
+    return rows

@@ -1,0 +1,114 @@
+"""Built-in lab templates: realistic scoping documents to start a workshop from."""
+
+from dataclasses import dataclass, field
+
+from app.sessions.models import DEFAULT_CATEGORIES, DEFAULT_QUESTIONS, ChallengeIn, SessionCreate
+
+
+@dataclass(frozen=True)
+class LabChallenge:
+    title: str
+    description: str
+    sample_contributions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabTemplate:
+    slug: str
+    title: str
+    summary: str
+    challenges: tuple[LabChallenge, ...]
+    categories: tuple[str, ...] = tuple(DEFAULT_CATEGORIES)
+    questions: tuple[str, ...] = field(default=tuple(DEFAULT_QUESTIONS))
+
+    def to_create(self) -> SessionCreate:
+        """The session this template describes."""
+        return SessionCreate(
+            title=self.title,
+            challenges=[
+                ChallengeIn(
+                    title=c.title, description=c.description, questions=list(self.questions)
+                )
+                for c in self.challenges
+            ],
+            categories=list(self.categories),
+        )
+
+
+AI_CCI = LabTemplate(
+    slug="ai-cci",
+    title="AI in the cultural and creative industries",
+    summary="Three challenges on how AI reshapes creative work, skills and the sector's "
+    "influence on AI development.",
+    challenges=(
+        LabChallenge(
+            "Innovation ecosystems",
+            "How can cultural and creative organisations, tech companies and research "
+            "institutions work together to develop and adopt AI? Think about networks, "
+            "intermediaries, testbeds and access to finance.",
+            (
+                "Small creative studios cannot afford compute for AI experiments",
+                "No shared testbed where artists and AI developers can prototype together",
+                "Innovation vouchers exclude cultural organisations",
+                "Funding calls are too complex for micro-enterprises in the creative sector",
+                "Regional creative hubs lack AI expertise to advise members",
+                "Matchmaking events between AI start-ups and cultural institutions are rare",
+                "Access to public cultural datasets for training is unclear",
+                "Venture capital ignores creative-tech start-ups",
+                "Co-funding for pilot projects between museums and AI labs is missing",
+                "Digital innovation hubs do not list creative industries as a target sector",
+            ),
+        ),
+        LabChallenge(
+            "Skills for AI",
+            "Which skills do creative professionals need to work with AI, and which do AI "
+            "developers need to understand creative work? Consider education, lifelong "
+            "learning and awareness.",
+            (
+                "Art schools do not teach how generative AI tools work",
+                "Freelancers have no time or money for AI training courses",
+                "Short hands-on AI workshops for creatives are missing",
+                "AI developers rarely learn about authorship and creative practice",
+                "Lack of awareness of what AI can and cannot do among cultural managers",
+                "No recognised micro-credentials for AI skills in the creative sector",
+                "Training material exists only in English",
+                "Mentoring programmes pairing artists with engineers are missing",
+            ),
+        ),
+        LabChallenge(
+            "Creative industries shaping AI development",
+            "How can the cultural and creative sectors influence how AI is built and "
+            "governed — from copyright and remuneration to ethics and standards?",
+            (
+                "Creators are not paid when their works are used to train models",
+                "Opt-out from text and data mining is impossible to exercise in practice",
+                "Transparency obligations on training data are too vague",
+                "Creative sector voices are absent from AI standardisation bodies",
+                "Collective licensing models for AI training do not exist yet",
+                "Labelling of AI-generated content is inconsistent",
+                "Public procurement of AI ignores cultural diversity",
+                "Small rights holders cannot monitor how their works are used",
+            ),
+        ),
+    ),
+)
+
+GREEN_SME = LabTemplate(
+    slug="green-sme",
+    title="Green transition of small businesses",
+    summary="Two challenges on helping SMEs cut emissions and find green markets.",
+    challenges=(
+        LabChallenge(
+            "Access to green finance",
+            "What keeps small and medium-sized enterprises from financing energy "
+            "efficiency, circular products and low-carbon processes?",
+        ),
+        LabChallenge(
+            "Skills and advice for the transition",
+            "Which knowledge and support do SMEs lack to plan and carry out their green "
+            "transition?",
+        ),
+    ),
+)
+
+LABS = {lab.slug: lab for lab in (AI_CCI, GREEN_SME)}

@@ -1,0 +1,498 @@
+"""Sessions, challenges, participants and contributions: every rule lives here."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.clustering.models import Cluster
+from app.config import get_settings
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, WrongPhase
+from app.limits import clean_text, clean_title
+from app.live.models import Event
+from app.live.service import record_event
+from app.matrix.models import Rating
+from app.models_base import utcnow
+from app.sessions.auth import Actor, hash_token, new_code, new_token
+from app.sessions.models import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_QUESTIONS,
+    PHASES,
+    Challenge,
+    ChallengeIn,
+    Contribution,
+    Participant,
+    Phase,
+    SessionCounts,
+    SessionCreate,
+    SessionSettingsUpdate,
+    WorkshopSession,
+)
+
+PHASE_LABELS = {
+    "setup": "set-up",
+    "brainstorm": "brainstorm",
+    "clustering": "clustering",
+    "scoring": "scoring",
+    "report": "report",
+}
+MAX_CATEGORIES = 12
+MAX_QUESTIONS = 12
+
+
+def require_phase(session: WorkshopSession, allowed: Sequence[str], action: str) -> None:
+    """Refuse with 409 and a message naming the current phase when `action` is not allowed."""
+    if session.phase not in allowed:
+        wanted = " or ".join(PHASE_LABELS[p] for p in allowed)
+        raise WrongPhase(
+            f"{action} is only possible during the {wanted} phase; "
+            f"the session is in the {PHASE_LABELS.get(session.phase, session.phase)} phase."
+        )
+
+
+def clean_categories(values: Sequence[str] | None) -> list[str]:
+    """Trimmed, unique, non-empty category names; the method's three levels by default."""
+    if values is None:
+        return list(DEFAULT_CATEGORIES)
+    cleaned: list[str] = []
+    for value in values:
+        name = clean_text(value, field="categories", label="A category name", max_chars=80)
+        if name.casefold() in (c.casefold() for c in cleaned):
+            raise InvalidInput(f"The category “{name}” is listed twice.", field="categories")
+        cleaned.append(name)
+    if not cleaned:
+        raise InvalidInput("A session needs at least one category.", field="categories")
+    if len(cleaned) > MAX_CATEGORIES:
+        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
+    return cleaned
+
+
+def _clean_challenge(index: int, data: ChallengeIn) -> Challenge:
+    title = clean_title(data.title, field=f"challenges.{index}.title", label="A challenge title")
+    description = clean_text(
+        data.description,
+        field=f"challenges.{index}.description",
+        label="A challenge brief",
+        max_chars=4000,
+        required=False,
+    )
+    raw_questions = DEFAULT_QUESTIONS if data.questions is None else data.questions
+    questions = [
+        clean_text(q, field=f"challenges.{index}.questions", label="A question", max_chars=300)
+        for q in raw_questions
+        if q.strip()
+    ]
+    if len(questions) > MAX_QUESTIONS:
+        raise InvalidInput(
+            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
+            field=f"challenges.{index}.questions",
+        )
+    return Challenge(position=index, title=title, description=description, questions=questions)
+
+
+@dataclass
+class CreatedSession:
+    session: WorkshopSession
+    challenges: list[Challenge]
+    facilitator_token: str
+
+
+def create_session(db: Session, data: SessionCreate) -> CreatedSession:
+    """Create a session with its challenges; the facilitator token is returned once."""
+    settings = get_settings()
+    title = clean_title(data.title)
+    if not data.challenges:
+        raise InvalidInput("A session needs at least one challenge.", field="challenges")
+    if len(data.challenges) > settings.max_challenges:
+        raise InvalidInput(
+            f"At most {settings.max_challenges} challenges per session.", field="challenges"
+        )
+    challenges = [_clean_challenge(i, c) for i, c in enumerate(data.challenges)]
+    categories = clean_categories(data.categories)
+    token = new_token()
+    session = WorkshopSession(
+        code=_unused_code(db),
+        title=title,
+        facilitator_token_hash=hash_token(token),
+        categories=categories,
+        show_contributions=data.show_contributions,
+        show_names=data.show_names,
+        place=clean_text(
+            data.place, field="place", label="The place", max_chars=200, required=False
+        ),
+        organiser=clean_text(
+            data.organiser, field="organiser", label="The organiser", max_chars=200, required=False
+        ),
+        lab_date=clean_text(
+            data.lab_date, field="lab_date", label="The date", max_chars=40, required=False
+        ),
+    )
+    db.add(session)
+    db.flush()
+    for challenge in challenges:
+        challenge.session_id = session.id  # type: ignore[assignment]
+        db.add(challenge)
+    db.flush()
+    return CreatedSession(session=session, challenges=challenges, facilitator_token=token)
+
+
+def _unused_code(db: Session) -> str:
+    for _ in range(50):
+        code = new_code()
+        if db.exec(select(WorkshopSession.id).where(WorkshopSession.code == code)).first() is None:
+            return code
+    raise Conflict("Could not find a free session code; please try again.")
+
+
+def list_challenges(db: Session, session: WorkshopSession) -> list[Challenge]:
+    """The session's challenges in their order."""
+    return list(
+        db.exec(
+            select(Challenge)
+            .where(Challenge.session_id == session.id)
+            .order_by(col(Challenge.position), col(Challenge.id))
+        )
+    )
+
+
+def get_challenge(db: Session, session: WorkshopSession, challenge_id: int) -> Challenge:
+    """A challenge of this session, or 404."""
+    challenge = db.get(Challenge, challenge_id)
+    if challenge is None or challenge.session_id != session.id:
+        raise NotFound(f"This session has no challenge {challenge_id}.")
+    return challenge
+
+
+def counts(db: Session, session: WorkshopSession) -> SessionCounts:
+    """How many participants, contributions, clusters and ratings the session has."""
+
+    def count(model: type, *where: object) -> int:
+        statement = (
+            select(func.count())
+            .select_from(model)
+            .where(
+                model.session_id == session.id,
+                *where,  # type: ignore[attr-defined]
+            )
+        )
+        return int(db.exec(statement).one())  # type: ignore[call-overload]
+
+    return SessionCounts(
+        participants=count(Participant),
+        contributions=count(Contribution),
+        clusters=count(Cluster),
+        ratings=count(Rating),
+    )
+
+
+def update_settings(db: Session, session: WorkshopSession, data: SessionSettingsUpdate) -> None:
+    """Change title, options or categories; renaming a category keeps its clusters filed."""
+    if data.title is not None:
+        session.title = clean_title(data.title)
+    for flag in ("show_contributions", "show_names"):
+        value = getattr(data, flag)
+        if value is not None:
+            setattr(session, flag, value)
+    for field, label in (("place", "The place"), ("organiser", "The organiser")):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(
+                session,
+                field,
+                clean_text(value, field=field, label=label, max_chars=200, required=False),
+            )
+    if data.lab_date is not None:
+        session.lab_date = clean_text(
+            data.lab_date, field="lab_date", label="The date", max_chars=40, required=False
+        )
+    if data.categories is not None:
+        _replace_categories(db, session, clean_categories(data.categories))
+    session.updated_at = utcnow()
+    db.add(session)
+    record_event(db, session, "session_updated")
+    db.flush()
+
+
+def _replace_categories(db: Session, session: WorkshopSession, new: list[str]) -> None:
+    # Categories are matched by position: editing the second name renames it everywhere.
+    old = list(session.categories)
+    renames = {o: n for o, n in zip(old, new, strict=False) if o != n}
+    clusters = db.exec(select(Cluster).where(Cluster.session_id == session.id)).all()
+    for cluster in clusters:
+        if cluster.category in renames:
+            cluster.category = renames[cluster.category]
+            db.add(cluster)
+        elif cluster.category not in new:
+            cluster.category = new[0]
+            db.add(cluster)
+    session.categories = new
+
+
+def change_phase(db: Session, session: WorkshopSession, phase: str) -> str:
+    """Move the session to any phase, forwards or back; ratings and clusters are kept."""
+    if phase not in PHASES:
+        names = ", ".join(PHASES)
+        raise InvalidInput(f"Unknown phase “{phase}”. Use one of: {names}.", field="phase")
+    if phase != session.phase:
+        previous = session.phase
+        session.phase = Phase(phase)
+        session.updated_at = utcnow()
+        db.add(session)
+        record_event(db, session, "phase_changed", phase=phase, previous=previous)
+        db.flush()
+    return session.phase
+
+
+def delete_session(db: Session, session: WorkshopSession) -> None:
+    """Delete the session and every row that belongs to it."""
+    # Explicit deletes in dependency order, so the result does not rely on the database's
+    # ON DELETE support being switched on.
+    for model in (Rating, Event, Contribution, Cluster, Participant, Challenge):
+        db.exec(delete(model).where(model.session_id == session.id))  # type: ignore[call-overload, attr-defined]
+    db.delete(session)
+    db.flush()
+
+
+# --- participants ------------------------------------------------------------------------
+
+
+def join(db: Session, session: WorkshopSession, name: str | None) -> tuple[Participant, str]:
+    """Add a participant; the token is returned once and stored hashed."""
+    clean = clean_text(
+        name,
+        field="name",
+        label="The name",
+        max_chars=get_settings().name_max_chars,
+        required=False,
+    )
+    token = new_token()
+    participant = Participant(session_id=session.id, name=clean, token_hash=hash_token(token))  # type: ignore[arg-type]
+    db.add(participant)
+    db.flush()
+    record_event(db, session, "participant_joined", participant_id=participant.id)
+    return participant, token
+
+
+def rename_participant(db: Session, actor: Actor, name: str) -> Participant:
+    """A participant changes their display name."""
+    if actor.participant is None:
+        raise Forbidden("Only participants have a display name.")
+    actor.participant.name = clean_text(
+        name,
+        field="name",
+        label="The name",
+        max_chars=get_settings().name_max_chars,
+        required=False,
+    )
+    db.add(actor.participant)
+    db.flush()
+    return actor.participant
+
+
+def list_participants(db: Session, session: WorkshopSession) -> list[Participant]:
+    """Everyone who joined, in joining order."""
+    return list(
+        db.exec(
+            select(Participant)
+            .where(Participant.session_id == session.id)
+            .order_by(col(Participant.id))
+        )
+    )
+
+
+# --- contributions -----------------------------------------------------------------------
+
+
+def add_contribution(
+    db: Session, actor: Actor, challenge_id: int, text: str, client_id: str | None = None
+) -> tuple[Contribution, bool]:
+    """Store a contribution; a retry with the same `client_id` returns the stored one.
+
+    Returns the contribution and whether it was created now.
+    """
+    session = actor.session
+    settings = get_settings()
+    if client_id is not None:
+        client_id = client_id.strip()[:64] or None
+    if client_id:
+        existing = _by_client_id(db, session, client_id)
+        if existing is not None:
+            if existing.participant_id != actor.participant_id:
+                raise Conflict("This client_id was already used by someone else.")
+            return existing, False
+    require_phase(session, ["brainstorm"], "Adding contributions")
+    challenge = get_challenge(db, session, challenge_id)
+    cleaned = clean_text(
+        text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
+    )
+    if actor.participant is not None:
+        already = db.exec(
+            select(func.count())
+            .select_from(Contribution)
+            .where(
+                Contribution.challenge_id == challenge.id,
+                Contribution.participant_id == actor.participant_id,
+            )
+        ).one()
+        if already >= settings.contributions_per_challenge:
+            raise TooLarge(
+                f"You have reached the limit of {settings.contributions_per_challenge} "
+                "contributions for this challenge."
+            )
+    contribution = Contribution(
+        session_id=session.id,  # type: ignore[arg-type]
+        challenge_id=challenge.id,  # type: ignore[arg-type]
+        participant_id=actor.participant_id,
+        text=cleaned,
+        client_id=client_id,
+    )
+    try:
+        with db.begin_nested():
+            db.add(contribution)
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race: return what it stored.
+        existing = _by_client_id(db, session, client_id or "")
+        if existing is None:
+            raise
+        return existing, False
+    record_event(
+        db,
+        session,
+        "contribution_added",
+        contribution_id=contribution.id,
+        challenge_id=challenge.id,
+    )
+    return contribution, True
+
+
+def _by_client_id(db: Session, session: WorkshopSession, client_id: str) -> Contribution | None:
+    return db.exec(
+        select(Contribution).where(
+            Contribution.session_id == session.id, Contribution.client_id == client_id
+        )
+    ).first()
+
+
+def get_contribution(db: Session, session: WorkshopSession, contribution_id: int) -> Contribution:
+    """A contribution of this session, or 404."""
+    contribution = db.get(Contribution, contribution_id)
+    if contribution is None or contribution.session_id != session.id:
+        raise NotFound(f"This session has no contribution {contribution_id}.")
+    return contribution
+
+
+def _check_can_change(actor: Actor, contribution: Contribution) -> None:
+    if actor.is_facilitator:
+        return
+    if contribution.participant_id != actor.participant_id:
+        raise Forbidden("You can only change your own contributions.")
+    require_phase(actor.session, ["brainstorm"], "Changing contributions")
+
+
+def edit_contribution(db: Session, actor: Actor, contribution_id: int, text: str) -> Contribution:
+    """The author (while the brainstorm is open) or the facilitator rewrites a contribution."""
+    contribution = get_contribution(db, actor.session, contribution_id)
+    _check_can_change(actor, contribution)
+    contribution.text = clean_text(
+        text,
+        field="text",
+        label="The contribution",
+        max_chars=get_settings().contribution_max_chars,
+    )
+    contribution.updated_at = utcnow()
+    db.add(contribution)
+    record_event(
+        db,
+        actor.session,
+        "contribution_updated",
+        contribution_id=contribution.id,
+        challenge_id=contribution.challenge_id,
+    )
+    db.flush()
+    return contribution
+
+
+def remove_contribution(db: Session, actor: Actor, contribution_id: int) -> None:
+    """The author (while the brainstorm is open) or the facilitator removes a contribution."""
+    contribution = get_contribution(db, actor.session, contribution_id)
+    _check_can_change(actor, contribution)
+    for duplicate in db.exec(
+        select(Contribution).where(Contribution.duplicate_of_id == contribution.id)
+    ):
+        duplicate.duplicate_of_id = None
+        db.add(duplicate)
+    db.delete(contribution)
+    record_event(
+        db,
+        actor.session,
+        "contribution_removed",
+        contribution_id=contribution_id,
+        challenge_id=contribution.challenge_id,
+    )
+    db.flush()
+
+
+def list_contributions(
+    db: Session, session: WorkshopSession, challenge_id: int | None = None
+) -> list[Contribution]:
+    """All contributions of the session (or one challenge), oldest first."""
+    statement = select(Contribution).where(Contribution.session_id == session.id)
+    if challenge_id is not None:
+        statement = statement.where(Contribution.challenge_id == challenge_id)
+    return list(db.exec(statement.order_by(col(Contribution.id))))
+
+
+def visible_contributions(
+    db: Session, actor: Actor, challenge_id: int | None = None
+) -> list[Contribution]:
+    """What this actor may read: everything for the facilitator; for a participant during the
+    brainstorm, only their own unless the facilitator shares the board."""
+    contributions = list_contributions(db, actor.session, challenge_id)
+    session = actor.session
+    if actor.is_facilitator or session.phase != "brainstorm" or session.show_contributions:
+        return contributions
+    return [c for c in contributions if c.participant_id == actor.participant_id]
+
+
+def author_names(db: Session, session: WorkshopSession) -> dict[int, str]:
+    """Participant id → display name (or “Participant N”) for the facilitator's eyes."""
+    return {
+        p.id: (p.name or f"Participant {i}")  # type: ignore[misc]
+        for i, p in enumerate(list_participants(db, session), start=1)
+    }
+
+
+def contribution_public(
+    contribution: Contribution, actor: Actor, names: dict[int, str] | None = None
+) -> dict[str, object]:
+    """The API shape of a contribution; the author is shown to the facilitator only."""
+    data: dict[str, object] = {
+        "id": contribution.id,
+        "challenge_id": contribution.challenge_id,
+        "text": contribution.text,
+        "cluster_id": contribution.cluster_id,
+        "mine": actor.participant_id is not None
+        and contribution.participant_id == actor.participant_id,
+    }
+    if contribution.duplicate_of_id is not None:
+        data["duplicate_of_id"] = contribution.duplicate_of_id
+    if actor.is_facilitator:
+        if contribution.participant_id is None:
+            data["author"] = "Facilitator"
+        else:
+            data["author"] = (names or {}).get(contribution.participant_id, "Participant")
+    return data
+
+
+def my_contribution_counts(db: Session, actor: Actor) -> dict[int, int]:
+    """Challenge id → how many contributions this participant has submitted."""
+    if actor.participant is None:
+        return {}
+    rows = db.exec(
+        select(Contribution.challenge_id, func.count())
+        .where(Contribution.participant_id == actor.participant_id)
+        .group_by(Contribution.challenge_id)
+    ).all()
+    return {challenge_id: n for challenge_id, n in rows}

@@ -1,0 +1,56 @@
+"""Jinja2 templates that can render a single block for htmx requests."""
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.config import Settings
+from app.matrix.models import LEVEL_LABELS
+
+
+def make_templates(settings: Settings) -> Jinja2Blocks:
+    """The template environment, with the filters every page uses."""
+    templates = Jinja2Blocks(directory=str(settings.templates_dir))
+    env = templates.env
+    env.globals["level_labels"] = LEVEL_LABELS
+    env.filters["level_label"] = lambda value: LEVEL_LABELS.get(value or "", "—")
+    env.filters["num"] = _format_number
+    env.filters["pct"] = lambda value: "—" if value is None else f"{round(value * 100)} %"
+    return templates
+
+
+def _format_number(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request that wants a fragment (history restores want the whole page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page, or just `block` of it when htmx asks; varies on HX-Request."""
+    templates: Jinja2Blocks = request.app.state.templates
+    block_name = block if block and is_htmx(request) else None
+    response = templates.TemplateResponse(
+        request, template, context, status_code=status_code, block_name=block_name
+    )
+    response.headers["Vary"] = "HX-Request"
+    if headers:
+        response.headers.update(headers)
+    return response
