@@ -88,5 +88,8 @@ def migrate(engine: Engine) -> None:
     """Bring the database schema up to the newest migration."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several workers or servers may start at once: one migrates, the others wait.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(472001)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
