@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlmodel import Session, SQLModel
+from sqlalchemy import Engine, create_engine, func, text
+from sqlmodel import Session, SQLModel, select
 
 import app.models  # noqa: F401
 from app import ratelimit
 from app.config import get_settings
+from app.db import open_session
 from app.main import create_app
 
 POSTGRES_URL = os.environ.get("POLICYLAB_TEST_DATABASE_URL")
@@ -33,9 +34,7 @@ def _truncate_postgres(url: str) -> None:
         }
         existing = [t for t in tables if t in present]
         if existing:
-            connection.execute(
-                text(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
-            )
+            connection.execute(text(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
@@ -79,9 +78,25 @@ def engine(client: TestClient) -> Engine:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    """A database session on the app's database."""
-    with Session(engine) as session:
+    """A read-only database session on the app's database, for looking, not changing.
+
+    Call `fresh(db)` before each look: it ends the previous snapshot.
+    """
+    with open_session(engine, read_only=True) as session:
         yield session
+
+
+def fresh(db: Session) -> Session:
+    """End the current read snapshot so the next query sees the latest commits."""
+    db.rollback()
+    db.expire_all()
+    return db
+
+
+def count(db: Session, model: type) -> int:
+    """Rows of `model` in the database now."""
+    fresh(db)
+    return int(db.exec(select(func.count()).select_from(model)).one())
 
 
 def bearer(token: str) -> dict[str, str]:

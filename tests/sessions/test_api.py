@@ -1,0 +1,297 @@
+"""Sessions, participants, phases and contributions through the JSON API."""
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.sessions.models import DEFAULT_CATEGORIES, DEFAULT_QUESTIONS, Contribution, WorkshopSession
+from tests.conftest import Workshop, bearer, count, create_workshop, fresh
+
+
+def test_create_session_returns_links_defaults_and_secret_once(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/sessions",
+        json={
+            "title": "  AI in the creative industries ",
+            "challenges": [
+                {"title": "Skills for AI", "description": "Brief", "questions": ["Q1?"]},
+                {"title": "Innovation ecosystems"},
+            ],
+        },
+    )
+    assert response.status_code == 201
+    data = response.json()
+    assert data["title"] == "AI in the creative industries"
+    assert data["phase"] == "setup"
+    assert len(data["code"]) == 6
+    assert data["categories"] == DEFAULT_CATEGORIES
+    assert data["challenges"][0]["questions"] == ["Q1?"]
+    assert data["challenges"][1]["questions"] == DEFAULT_QUESTIONS
+    assert data["join_url"].endswith(f"/join/{data['code']}")
+    assert data["facilitator_url"].endswith(f"/f/{data['code']}?key={data['facilitator_token']}")
+    session = client.get(
+        f"/api/v1/sessions/{data['code']}", headers=bearer(data["facilitator_token"])
+    )
+    assert session.status_code == 200
+    assert "facilitator_token" not in session.json()
+    assert session.json()["counts"] == {
+        "participants": 0,
+        "contributions": 0,
+        "clusters": 0,
+        "ratings": 0,
+    }
+
+
+def test_facilitator_token_is_stored_hashed(client: TestClient, db: Session) -> None:
+    workshop = create_workshop(client)
+    stored = db.exec(select(WorkshopSession)).one()
+    assert workshop.facilitator_token not in stored.facilitator_token_hash
+    assert len(stored.facilitator_token_hash) == 64
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"title": "Lab", "challenges": []}, "at least one challenge"),
+        ({"title": " ", "challenges": [{"title": "A"}]}, "title cannot be empty"),
+        ({"title": "x" * 201, "challenges": [{"title": "A"}]}, "at most 200"),
+        ({"title": "Lab", "challenges": [{"title": f"C{i}"} for i in range(7)]}, "At most 6"),
+        ({"title": "Lab", "challenges": [{"title": "A"}], "categories": ["X", "x"]}, "twice"),
+        (
+            {"title": "Lab", "challenges": [{"title": "A"}], "categories": []},
+            "at least one category",
+        ),
+        ({"title": "Lab", "challenges": [{"title": ""}]}, "challenge needs a title"),
+        ({"challenges": [{"title": "A"}]}, "title"),
+    ],
+)
+def test_invalid_sessions_are_refused_and_nothing_is_created(
+    client: TestClient, db: Session, body: dict, message: str
+) -> None:
+    response = client.post("/api/v1/sessions", json=body)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+    assert count(db, WorkshopSession) == 0
+
+
+def test_organiser_key_is_required_when_configured(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYLAB_ORGANISER_KEY", "s3cret")
+    get_settings.cache_clear()
+    body = {"title": "Lab", "challenges": [{"title": "A"}]}
+    assert client.post("/api/v1/sessions", json=body).status_code == 403
+    assert (
+        client.post("/api/v1/sessions", json=body, headers={"X-Organiser-Key": "no"}).status_code
+        == 403
+    )
+    assert count(db, WorkshopSession) == 0
+    ok = client.post("/api/v1/sessions", json=body, headers={"X-Organiser-Key": "s3cret"})
+    assert ok.status_code == 201
+
+
+def test_join_with_code_in_any_case_and_name_limit(client: TestClient, db: Session) -> None:
+    workshop = create_workshop(client)
+    joined = client.post(
+        f"/api/v1/sessions/{workshop.code.lower()}/participants", json={"name": " Ana "}
+    )
+    assert joined.status_code == 201
+    assert joined.json()["name"] == "Ana"
+    anonymous = client.post(workshop.url("/participants"), json={})
+    assert anonymous.status_code == 201 and anonymous.json()["name"] == ""
+    too_long = client.post(workshop.url("/participants"), json={"name": "n" * 61})
+    assert too_long.status_code == 422
+    assert "at most 60" in too_long.json()["detail"]
+    assert client.get(workshop.url(), headers=workshop.f).json()["counts"]["participants"] == 2
+    unknown = client.post("/api/v1/sessions/ZZZZZZ/participants", json={})
+    assert unknown.status_code == 404
+
+
+def test_phases_move_forwards_and_back_by_the_facilitator_only(workshop: Workshop) -> None:
+    client = workshop.client
+    for phase in ["brainstorm", "clustering", "scoring", "clustering", "report", "setup"]:
+        response = client.post(workshop.url("/phase"), json={"phase": phase}, headers=workshop.f)
+        assert response.json() == {"phase": phase}
+    refused = client.post(workshop.url("/phase"), json={"phase": "scoring"}, headers=workshop.p(0))
+    assert refused.status_code == 403
+    assert client.post(workshop.url("/phase"), json={"phase": "scoring"}).status_code == 401
+    bad = client.post(workshop.url("/phase"), json={"phase": "party"}, headers=workshop.f)
+    assert bad.status_code == 422 and "Unknown phase" in bad.json()["detail"]
+    assert client.get(workshop.url(), headers=workshop.p(0)).json()["phase"] == "setup"
+
+
+def test_tokens_are_checked(workshop: Workshop) -> None:
+    client = workshop.client
+    other = create_workshop(client, participants=1)
+    assert client.get(workshop.url()).status_code == 401
+    assert client.get(workshop.url(), headers=bearer("not-a-token")).status_code == 401
+    assert client.get(workshop.url(), headers=other.p(0)).status_code == 403
+    assert client.get(workshop.url(), headers=other.f).status_code == 403
+    assert client.get(workshop.url(), headers=workshop.p(0)).status_code == 200
+    body = client.get("/api/v1/sessions/NOPE42", headers=workshop.f)
+    assert body.status_code == 404 and body.json()["detail"]
+
+
+def test_contributions_only_during_the_brainstorm(workshop: Workshop, db: Session) -> None:
+    client = workshop.client
+    body = {"challenge_id": workshop.challenges[0]["id"], "text": "Missing funding"}
+    refused = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
+    assert refused.status_code == 409
+    assert "brainstorm" in refused.json()["detail"] and "set-up" in refused.json()["detail"]
+    assert count(db, Contribution) == 0
+    workshop.phase("brainstorm")
+    created = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
+    assert created.status_code == 201
+    assert created.json()["cluster_id"] is None
+    assert created.json()["text"] == "Missing funding"
+    workshop.phase("clustering")
+    assert (
+        client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0)).status_code
+        == 409
+    )
+    assert count(db, Contribution) == 1
+
+
+def test_contribution_limits(
+    workshop: Workshop, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    challenge = workshop.challenges[0]["id"]
+    url = workshop.url("/contributions")
+    empty = client.post(url, json={"challenge_id": challenge, "text": "   "}, headers=workshop.p(0))
+    assert empty.status_code == 422 and "cannot be empty" in empty.json()["detail"]
+    long = client.post(
+        url, json={"challenge_id": challenge, "text": "x" * 501}, headers=workshop.p(0)
+    )
+    assert long.status_code == 422 and "at most 500" in long.json()["detail"]
+    exactly = client.post(
+        url, json={"challenge_id": challenge, "text": " " + "y" * 500 + " "}, headers=workshop.p(0)
+    )
+    assert exactly.status_code == 201
+    unknown = client.post(url, json={"challenge_id": 9999, "text": "ok"}, headers=workshop.p(0))
+    assert unknown.status_code == 404
+    monkeypatch.setenv("POLICYLAB_CONTRIBUTIONS_PER_CHALLENGE", "2")
+    get_settings.cache_clear()
+    assert (
+        client.post(
+            url, json={"challenge_id": challenge, "text": "two"}, headers=workshop.p(0)
+        ).status_code
+        == 201
+    )
+    over = client.post(
+        url, json={"challenge_id": challenge, "text": "three"}, headers=workshop.p(0)
+    )
+    assert over.status_code == 413 and "limit of 2" in over.json()["detail"]
+    other_challenge = workshop.challenges[1]["id"]
+    assert (
+        client.post(
+            url, json={"challenge_id": other_challenge, "text": "ok"}, headers=workshop.p(0)
+        ).status_code
+        == 201
+    )
+    assert count(db, Contribution) == 3
+
+
+def test_same_client_id_is_stored_once(workshop: Workshop, db: Session) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    body = {"challenge_id": workshop.challenges[0]["id"], "text": "Retry me", "client_id": "c-123"}
+    first = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
+    second = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.json()["id"] == second.json()["id"]
+    stolen = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(1))
+    assert stolen.status_code == 409
+    assert count(db, Contribution) == 1
+
+
+def test_authors_are_visible_to_the_facilitator_only(workshop: Workshop) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    workshop.contribute(0, 0, "Gap one")
+    workshop.contribute(None, 0, "Facilitator's note")
+    as_facilitator = client.get(workshop.url("/contributions"), headers=workshop.f).json()
+    assert [c["author"] for c in as_facilitator] == ["Person 1", "Facilitator"]
+    as_participant = client.get(workshop.url("/contributions"), headers=workshop.p(1)).json()
+    assert all("author" not in c for c in as_participant)
+    assert [c["text"] for c in as_participant] == ["Gap one", "Facilitator's note"]
+
+
+def test_hidden_board_shows_participants_only_their_own(client: TestClient) -> None:
+    workshop = create_workshop(client, participants=2, show_contributions=False)
+    workshop.phase("brainstorm")
+    workshop.contribute(0, 0, "Mine")
+    workshop.contribute(1, 0, "Theirs")
+    own = client.get(workshop.url("/contributions"), headers=workshop.p(0)).json()
+    assert [c["text"] for c in own] == ["Mine"]
+    assert own[0]["mine"] is True
+    facilitator = client.get(workshop.url("/contributions"), headers=workshop.f).json()
+    assert len(facilitator) == 2
+    workshop.phase("clustering")
+    assert len(client.get(workshop.url("/contributions"), headers=workshop.p(0)).json()) == 2
+
+
+def test_authors_edit_and_delete_their_own_while_the_brainstorm_is_open(
+    workshop: Workshop, db: Session
+) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    mine = workshop.contribute(0, 0, "Typo hre")
+    url = workshop.url(f"/contributions/{mine['id']}")
+    assert (
+        client.patch(url, json={"text": "Typo here"}, headers=workshop.p(0)).json()["text"]
+        == "Typo here"
+    )
+    assert client.patch(url, json={"text": "Vandalism"}, headers=workshop.p(1)).status_code == 403
+    assert client.delete(url, headers=workshop.p(1)).status_code == 403
+    assert client.patch(url, json={"text": ""}, headers=workshop.p(0)).status_code == 422
+    workshop.phase("clustering")
+    assert client.patch(url, json={"text": "Late edit"}, headers=workshop.p(0)).status_code == 409
+    assert client.delete(url, headers=workshop.p(0)).status_code == 409
+    fresh(db)
+    assert db.get(Contribution, mine["id"]).text == "Typo here"  # type: ignore[union-attr]
+    assert client.patch(url, json={"text": "Moderated"}, headers=workshop.f).status_code == 200
+    assert client.delete(url, headers=workshop.f).status_code == 204
+    assert count(db, Contribution) == 0
+
+
+def test_update_settings_and_rename_category_keeps_clusters_filed(workshop: Workshop) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    note = workshop.contribute(0, 0, "Tax credits for creative SMEs")
+    cluster = workshop.cluster(0, "Tax credits", "Key framework conditions", [note["id"]])
+    renamed = ["AI and sector players", "Ecosystem structure", "Framework conditions"]
+    response = client.patch(
+        workshop.url(), json={"categories": renamed, "show_names": True}, headers=workshop.f
+    )
+    assert response.status_code == 200
+    assert response.json()["categories"] == renamed
+    assert response.json()["show_names"] is True
+    clusters = client.get(workshop.url("/clusters"), headers=workshop.f).json()
+    assert clusters[0]["id"] == cluster["id"]
+    assert clusters[0]["category"] == "Framework conditions"
+    assert (
+        client.patch(workshop.url(), json={"title": "x"}, headers=workshop.p(0)).status_code == 403
+    )
+
+
+def test_delete_session_removes_everything(workshop: Workshop, db: Session) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    note = workshop.contribute(0, 0, "A gap")
+    cluster = workshop.cluster(0, "A solution", "Ecosystem structure", [note["id"]])
+    workshop.phase("scoring")
+    workshop.rate(0, cluster["id"], 4, "eu")
+    assert client.delete(workshop.url(), headers=workshop.p(0)).status_code == 403
+    assert client.delete(workshop.url(), headers=workshop.f).status_code == 204
+    assert client.get(workshop.url(), headers=workshop.f).status_code == 404
+    from app.models import Challenge, Cluster, Event, Participant, Rating
+
+    for model in (WorkshopSession, Challenge, Participant, Contribution, Cluster, Rating, Event):
+        assert count(db, model) == 0, model
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
