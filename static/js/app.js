@@ -1,0 +1,502 @@
+/*
+ * Policy Lab page behaviours. No framework, no inline handlers, no eval:
+ * everything is wired through data attributes and htmx events so pages work
+ * under Content-Security-Policy script-src 'self'; style-src 'self'.
+ *
+ *   showToast event (HX-Trigger)   -> toast in #toasts
+ *   [data-copy] / [data-copy-target] -> copy to clipboard, "Copied"
+ *   [data-counter] on [maxlength]  -> characters-left counter (polite, throttled)
+ *   [data-confirm]                 -> native <dialog> confirmation before click/submit
+ *   [data-draft="key"]             -> keeps unsent text in localStorage
+ *   [data-live-indicator]          -> follows the page's SSE connection state
+ *   [data-fill="0..100"]           -> sets --fill for .bar (no inline styles)
+ *   [autofocus] / [data-focus-after-swap] in swapped content -> focused
+ */
+(function () {
+  "use strict";
+
+  var TOAST_LIMIT = 3;
+  var TOAST_MS = { success: 5000, info: 6000, error: 10000 };
+
+  /* ------------------------------------------------------------ toasts */
+
+  function toastRegion() {
+    var region = document.getElementById("toasts");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "toasts";
+      region.className = "toasts";
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      document.body.appendChild(region);
+    }
+    return region;
+  }
+
+  function dismissToast(toast) {
+    if (!toast.isConnected || toast.classList.contains("is-leaving")) return;
+    toast.classList.add("is-leaving");
+    window.setTimeout(function () {
+      toast.remove();
+    }, 220);
+  }
+
+  function showToast(message, level) {
+    if (!message) return;
+    level = ["success", "error", "info"].indexOf(level) >= 0 ? level : "info";
+    var region = toastRegion();
+
+    var toast = document.createElement("div");
+    toast.className = "toast toast--" + level;
+
+    var icon = document.createElement("span");
+    icon.className = "status-icon";
+    icon.setAttribute("aria-hidden", "true");
+
+    var text = document.createElement("p");
+    text.className = "toast__message";
+    text.textContent = message;
+
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast__close";
+    close.setAttribute("aria-label", "Dismiss message");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () {
+      dismissToast(toast);
+    });
+
+    toast.append(icon, text, close);
+    region.appendChild(toast);
+    while (region.children.length > TOAST_LIMIT) region.firstElementChild.remove();
+
+    // Pause the timer while the pointer or focus is on the toast.
+    var timer = null;
+    function arm() {
+      timer = window.setTimeout(function () {
+        dismissToast(toast);
+      }, TOAST_MS[level]);
+    }
+    function disarm() {
+      window.clearTimeout(timer);
+    }
+    toast.addEventListener("mouseenter", disarm);
+    toast.addEventListener("mouseleave", arm);
+    toast.addEventListener("focusin", disarm);
+    toast.addEventListener("focusout", arm);
+    arm();
+    return toast;
+  }
+
+  // HX-Trigger: {"showToast": {"message": "...", "level": "success|error|info"}}
+  document.addEventListener("showToast", function (evt) {
+    var detail = evt.detail || {};
+    if (typeof detail.value === "string") detail = { message: detail.value };
+    showToast(detail.message, detail.level);
+  });
+
+  function responseHasToast(xhr) {
+    var header = xhr && xhr.getResponseHeader && xhr.getResponseHeader("HX-Trigger");
+    return !!header && header.indexOf("showToast") >= 0;
+  }
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    if (responseHasToast(evt.detail.xhr)) return;
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    var message =
+      status === 409
+        ? "That is not possible in the current phase."
+        : status === 403 || status === 401
+          ? "You are not allowed to do that."
+          : status === 429
+            ? "Too many requests: please wait a moment and try again."
+            : "Something went wrong. Please try again.";
+    showToast(message, "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showToast("No connection to the server. Nothing was lost: please try again.", "error");
+  });
+
+  /* --------------------------------------------------------- clipboard */
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Plain-http venues: fall back to a hidden textarea and execCommand.
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (e) {
+        ok = false;
+      }
+      area.remove();
+      if (ok) {
+        resolve();
+      } else {
+        reject(new Error("copy failed"));
+      }
+    });
+  }
+
+  function copySource(button) {
+    if (button.hasAttribute("data-copy")) return button.getAttribute("data-copy");
+    var target = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!target) return "";
+    return "value" in target && typeof target.value === "string" ? target.value : target.textContent.trim();
+  }
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-copy], [data-copy-target]");
+    if (!button) return;
+    evt.preventDefault();
+    var text = copySource(button);
+    if (!text) return;
+    copyText(text).then(
+      function () {
+        var label = button.querySelector(".btn__label") || button;
+        if (!button.hasAttribute("data-copy-original")) {
+          button.setAttribute("data-copy-original", label.textContent);
+        }
+        label.textContent = "Copied";
+        button.setAttribute("data-copied", "");
+        showToast("Copied to the clipboard", "success");
+        window.setTimeout(function () {
+          label.textContent = button.getAttribute("data-copy-original");
+          button.removeAttribute("data-copy-original");
+          button.removeAttribute("data-copied");
+        }, 2000);
+      },
+      function () {
+        showToast("Could not copy. Select the text and copy it by hand.", "error");
+      }
+    );
+  });
+
+  /* -------------------------------------------------- character counters */
+
+  function counterFor(field) {
+    var selector = field.getAttribute("data-counter");
+    var counter = selector ? document.querySelector(selector) : null;
+    if (!counter) {
+      counter = document.createElement("p");
+      counter.className = "char-counter";
+      counter.id = (field.id || field.name || "field") + "-counter";
+      field.insertAdjacentElement("afterend", counter);
+    }
+    return counter;
+  }
+
+  function setupCounter(field) {
+    if (field.hasAttribute("data-counter-ready")) return;
+    var max = parseInt(field.getAttribute("maxlength"), 10);
+    if (!max) return;
+    field.setAttribute("data-counter-ready", "");
+
+    var counter = counterFor(field);
+    // The visible counter updates at once; a separate polite live region speaks
+    // only after typing pauses, so screen readers are not flooded per keystroke.
+    var live = document.createElement("span");
+    live.className = "visually-hidden";
+    live.setAttribute("aria-live", "polite");
+    counter.insertAdjacentElement("afterend", live);
+
+    var visible = document.createElement("span");
+    visible.setAttribute("aria-hidden", "true");
+    var spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    counter.textContent = "";
+    counter.append(visible, spoken);
+
+    var timer = null;
+    function text(left) {
+      return left === 1 ? "1 character left" : left + " characters left";
+    }
+    function update(announce) {
+      var left = max - field.value.length;
+      counter.setAttribute("data-state", left <= 0 ? "full" : left <= max * 0.1 ? "near" : "ok");
+      visible.textContent = field.value.length + " / " + max;
+      spoken.textContent = text(left);
+      if (!announce) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        live.textContent = text(left);
+      }, 1000);
+    }
+    field.addEventListener("input", function () {
+      update(true);
+    });
+    update(false);
+  }
+
+  /* ----------------------------------------------------- confirmations */
+
+  var confirmDialog = null;
+
+  function buildConfirmDialog() {
+    var dialog = document.createElement("dialog");
+    dialog.className = "dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+    dialog.setAttribute("aria-describedby", "confirm-dialog-body");
+    dialog.innerHTML =
+      '<form method="dialog">' +
+      '<h2 class="dialog__title" id="confirm-dialog-title">Please confirm</h2>' +
+      '<p class="dialog__body" id="confirm-dialog-body"></p>' +
+      '<div class="dialog__actions">' +
+      '<button class="btn btn--secondary" value="cancel" autofocus>Cancel</button>' +
+      '<button class="btn btn--primary" value="ok" data-confirm-ok>Confirm</button>' +
+      "</div></form>";
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function askConfirmation(source, onConfirm) {
+    var message = source.getAttribute("data-confirm");
+    if (typeof HTMLDialogElement !== "function") {
+      if (window.confirm(message)) onConfirm();
+      return;
+    }
+    confirmDialog = confirmDialog || buildConfirmDialog();
+    var dialog = confirmDialog;
+    var ok = dialog.querySelector("[data-confirm-ok]");
+    var danger =
+      source.getAttribute("data-confirm-kind") === "danger" ||
+      source.classList.contains("btn--danger");
+    dialog.querySelector(".dialog__title").textContent =
+      source.getAttribute("data-confirm-title") || "Please confirm";
+    dialog.querySelector(".dialog__body").textContent = message;
+    ok.textContent = source.getAttribute("data-confirm-label") || "Confirm";
+    ok.className = "btn " + (danger ? "btn--danger" : "btn--primary");
+    dialog.returnValue = "";
+    dialog.addEventListener(
+      "close",
+      function () {
+        if (dialog.returnValue === "ok") {
+          onConfirm();
+        } else if (source.isConnected) {
+          source.focus();
+        }
+      },
+      { once: true }
+    );
+    dialog.showModal();
+  }
+
+  // Capture phase: runs before htmx's own listeners on the element.
+  document.addEventListener(
+    "click",
+    function (evt) {
+      var source = evt.target.closest("[data-confirm]");
+      if (!source || source.tagName === "FORM") return;
+      if (source.hasAttribute("data-confirmed")) {
+        source.removeAttribute("data-confirmed");
+        return;
+      }
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+      askConfirmation(source, function () {
+        source.setAttribute("data-confirmed", "");
+        source.click();
+      });
+    },
+    true
+  );
+
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-confirm")) return;
+      if (form.hasAttribute("data-confirmed")) {
+        form.removeAttribute("data-confirmed");
+        return;
+      }
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+      var submitter = evt.submitter || null;
+      askConfirmation(form, function () {
+        form.setAttribute("data-confirmed", "");
+        if (form.requestSubmit) {
+          form.requestSubmit(submitter);
+        } else {
+          form.submit();
+        }
+      });
+    },
+    true
+  );
+
+  /* ------------------------------------------------------------- drafts */
+
+  function draftKey(field) {
+    return "policylab:draft:" + field.getAttribute("data-draft");
+  }
+
+  function setupDraft(field) {
+    if (field.hasAttribute("data-draft-ready")) return;
+    field.setAttribute("data-draft-ready", "");
+    var key = draftKey(field);
+    try {
+      var saved = window.localStorage.getItem(key);
+      if (saved && !field.value) {
+        field.value = saved;
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    } catch (e) {
+      return; // storage blocked: nothing to restore or keep
+    }
+    var timer = null;
+    field.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        try {
+          if (field.value) {
+            window.localStorage.setItem(key, field.value);
+          } else {
+            window.localStorage.removeItem(key);
+          }
+        } catch (e) {
+          /* quota or privacy mode: the field itself still holds the text */
+        }
+      }, 300);
+    });
+  }
+
+  function clearDrafts(form) {
+    if (!form || !form.querySelectorAll) return;
+    form.querySelectorAll("[data-draft]").forEach(function (field) {
+      try {
+        window.localStorage.removeItem(draftKey(field));
+      } catch (e) {
+        /* ignore */
+      }
+    });
+  }
+
+  // A draft is dropped only once the server accepted it.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (!evt.detail.successful) return;
+    var elt = evt.detail.elt;
+    clearDrafts(elt.tagName === "FORM" ? elt : elt.closest && elt.closest("form"));
+  });
+
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (evt.defaultPrevented || !form.hasAttribute) return;
+    // htmx forms (which htmx itself usually prevents) are cleared after the response.
+    var htmxForm = ["post", "put", "patch"].some(function (verb) {
+      return form.hasAttribute("hx-" + verb) || form.hasAttribute("data-hx-" + verb);
+    });
+    if (!htmxForm) clearDrafts(form);
+  });
+
+  /* ----------------------------------------------- live connection state */
+
+  var LIVE_TEXT = {
+    connecting: "Connecting\u2026",
+    live: "Live",
+    reconnecting: "Reconnecting\u2026",
+    offline: "Offline",
+  };
+
+  function setLiveState(state) {
+    document.querySelectorAll("[data-live-indicator]").forEach(function (indicator) {
+      if (indicator.getAttribute("data-state") === state) return;
+      indicator.setAttribute("data-state", state);
+      var text = indicator.querySelector(".live-indicator__text") || indicator;
+      text.textContent = LIVE_TEXT[state];
+    });
+  }
+
+  document.addEventListener("htmx:sseOpen", function () {
+    setLiveState("live");
+  });
+  document.addEventListener("htmx:sseError", function () {
+    setLiveState(navigator.onLine === false ? "offline" : "reconnecting");
+  });
+  document.addEventListener("htmx:sseClose", function (evt) {
+    if (evt.detail && evt.detail.type === "nodeMissing") return;
+    setLiveState("offline");
+  });
+  window.addEventListener("offline", function () {
+    setLiveState("offline");
+  });
+  window.addEventListener("online", function () {
+    setLiveState("reconnecting");
+  });
+
+  /* ------------------------------------------------------ focus management */
+
+  function focusInto(root) {
+    if (!root || !root.querySelector) return false;
+    var selector = "[data-focus-after-swap], [autofocus]";
+    var target = root.matches && root.matches(selector) ? root : root.querySelector(selector);
+    if (!target) return false;
+    if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+    return true;
+  }
+
+  function byUser(detail) {
+    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    return !!trigger && /^(click|submit|change|keydown|keyup|input)$/.test(trigger.type);
+  }
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var detail = evt.detail || {};
+    var active = document.activeElement;
+    var idle = !active || active === document.body;
+    // Live (SSE) or polled updates never pull focus away from someone typing.
+    if (!byUser(detail) && !idle) return;
+    if (focusInto(detail.elt)) return;
+    // A user action whose focused element was swapped away: keep focus near it
+    // instead of dropping it to <body>.
+    if (byUser(detail) && idle) {
+      var target = detail.target || detail.elt;
+      if (target && target.isConnected && target !== document.body) {
+        if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+        target.focus({ preventScroll: true });
+      }
+    }
+  });
+
+  /* ----------------------------------------------------------- init */
+
+  function each(root, selector, fn) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches && root.matches(selector)) fn(root);
+    root.querySelectorAll(selector).forEach(fn);
+  }
+
+  function init(root) {
+    each(root, "[data-counter][maxlength]", setupCounter);
+    each(root, "[data-draft]", setupDraft);
+    each(root, "[data-fill]", function (el) {
+      var value = Math.max(0, Math.min(100, parseFloat(el.getAttribute("data-fill")) || 0));
+      el.style.setProperty("--fill", String(value));
+    });
+  }
+
+  window.PolicyLab = { toast: showToast, copy: copyText };
+
+  if (window.htmx) {
+    // Runs for the initial page and for every piece of swapped-in content.
+    window.htmx.onLoad(function (elt) {
+      init(elt);
+    });
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      init(document);
+    });
+  } else {
+    init(document);
+  }
+})();
