@@ -1,0 +1,145 @@
+"""Editing clusters through the JSON API: create, move, merge, delete, and their rules."""
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.clustering.models import Cluster
+from app.sessions.models import Contribution
+from tests.conftest import Workshop, count, create_workshop, fresh
+
+
+def brainstormed(client: TestClient) -> tuple[Workshop, list[int], list[int]]:
+    w = create_workshop(client, participants=2)
+    w.phase("brainstorm")
+    first = [w.contribute(i % 2, 0, f"First challenge gap {i}")["id"] for i in range(4)]
+    second = [w.contribute(i % 2, 1, f"Second challenge gap {i}")["id"] for i in range(2)]
+    w.phase("clustering")
+    return w, first, second
+
+
+def clusters(w: Workshop) -> dict[int, dict]:
+    return {c["id"]: c for c in w.client.get(w.url("/clusters"), headers=w.f).json()}
+
+
+def test_create_update_and_list(client: TestClient) -> None:
+    w, first, _ = brainstormed(client)
+    created = w.cluster(0, "Regional AI hubs", "Ecosystem structure", first[:2])
+    assert created["contribution_ids"] == first[:2]
+    assert created["category"] == "Ecosystem structure"
+    patched = client.patch(
+        w.url(f"/clusters/{created['id']}"),
+        json={
+            "title": "Regional AI hubs for SMEs",
+            "description": "Why it matters",
+            "category": "key framework conditions",
+            "contribution_ids": [first[1], first[2]],
+        },
+        headers=w.f,
+    )
+    assert patched.status_code == 200
+    body = patched.json()
+    assert body["title"] == "Regional AI hubs for SMEs"
+    assert body["category"] == "Key framework conditions"
+    assert body["contribution_ids"] == [first[1], first[2]]
+    notes = {c["id"]: c for c in client.get(w.url("/contributions"), headers=w.p(0)).json()}
+    assert notes[first[0]]["cluster_id"] is None
+    assert notes[first[2]]["cluster_id"] == created["id"]
+    assert clusters(w)[created["id"]]["description"] == "Why it matters"
+
+
+def test_invalid_cluster_edits_change_nothing(client: TestClient, db: Session) -> None:
+    w, first, second = brainstormed(client)
+    url = w.url("/clusters")
+    base = {"challenge_id": w.challenges[0]["id"], "title": "T", "category": "Ecosystem structure"}
+    assert client.post(url, json={**base, "category": "Nope"}, headers=w.f).status_code == 422
+    assert client.post(url, json={**base, "title": " "}, headers=w.f).status_code == 422
+    assert client.post(url, json={**base, "title": "t" * 201}, headers=w.f).status_code == 422
+    cross = client.post(url, json={**base, "contribution_ids": [second[0]]}, headers=w.f)
+    assert cross.status_code == 422 and "another challenge" in cross.json()["detail"]
+    assert (
+        client.post(url, json={**base, "contribution_ids": [424242]}, headers=w.f).status_code
+        == 422
+    )
+    assert client.post(url, json={**base, "challenge_id": 777}, headers=w.f).status_code == 404
+    assert client.post(url, json=base, headers=w.p(0)).status_code == 403
+    assert count(db, Cluster) == 0
+    w.phase("scoring")
+    refused = client.post(url, json=base, headers=w.f)
+    assert refused.status_code == 409 and "clustering" in refused.json()["detail"]
+    assert count(db, Cluster) == 0
+
+
+def test_move_merge_and_delete_keep_every_contribution(client: TestClient, db: Session) -> None:
+    w, first, _ = brainstormed(client)
+    a = w.cluster(0, "Hubs", "Ecosystem structure", [first[0]])
+    b = w.cluster(0, "Vouchers", "AI and sector players", [first[1], first[2]])
+    moved = client.post(
+        w.url(f"/contributions/{first[3]}/move"),
+        json={"cluster_id": a["id"], "position": 0},
+        headers=w.f,
+    )
+    assert moved.status_code == 200
+    assert clusters(w)[a["id"]]["contribution_ids"] == [first[3], first[0]]
+    merged = client.post(
+        w.url("/clusters/merge"), json={"source_id": b["id"], "target_id": a["id"]}, headers=w.f
+    )
+    assert merged.status_code == 200
+    assert merged.json()["contribution_ids"] == [first[3], first[0], first[1], first[2]]
+    assert set(clusters(w)) == {a["id"]}
+    assert count(db, Contribution) == 6
+    unclustered = client.post(
+        w.url(f"/contributions/{first[0]}/move"), json={"cluster_id": None}, headers=w.f
+    )
+    assert unclustered.json()["cluster_id"] is None
+    assert client.delete(w.url(f"/clusters/{a['id']}"), headers=w.p(0)).status_code == 403
+    assert client.delete(w.url(f"/clusters/{a['id']}"), headers=w.f).status_code == 204
+    assert client.delete(w.url(f"/clusters/{a['id']}"), headers=w.f).status_code == 404
+    fresh(db)
+    assert count(db, Contribution) == 6
+    assert all(c.cluster_id is None for c in db.exec(select(Contribution)).all())
+
+
+def test_merge_and_move_refusals(client: TestClient) -> None:
+    w, first, second = brainstormed(client)
+    a = w.cluster(0, "Hubs", "Ecosystem structure", [first[0]])
+    other = w.cluster(1, "Data", "Key framework conditions", [second[0]])
+    assert (
+        client.post(
+            w.url("/clusters/merge"), json={"source_id": a["id"], "target_id": a["id"]}, headers=w.f
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            w.url("/clusters/merge"),
+            json={"source_id": other["id"], "target_id": a["id"]},
+            headers=w.f,
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            w.url(f"/contributions/{second[1]}/move"), json={"cluster_id": a["id"]}, headers=w.f
+        ).status_code
+        == 422
+    )
+    assert set(clusters(w)) == {a["id"], other["id"]}
+
+
+def test_duplicates_keep_both_texts(client: TestClient) -> None:
+    w, first, _ = brainstormed(client)
+    a = w.cluster(0, "Hubs", "Ecosystem structure", [first[0]])
+    response = client.post(
+        w.url(f"/contributions/{first[1]}/duplicate"), json={"original_id": first[0]}, headers=w.f
+    )
+    assert response.status_code == 200
+    assert response.json() == {"id": first[1], "duplicate_of_id": first[0], "cluster_id": a["id"]}
+    texts = [c["text"] for c in client.get(w.url("/contributions"), headers=w.f).json()]
+    assert "First challenge gap 1" in texts
+
+
+def test_clustering_is_allowed_during_the_brainstorm_too(client: TestClient) -> None:
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    note = w.contribute(0, 0, "Early gap")
+    assert w.cluster(0, "Early cluster", "Ecosystem structure", [note["id"]])["id"]
