@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlmodel import Session, select
 
 from app.config import get_settings
@@ -141,3 +141,22 @@ def get_participant(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
 ActorDep = Annotated[Actor, Depends(get_actor)]
 FacilitatorDep = Annotated[Actor, Depends(get_facilitator)]
 ParticipantDep = Annotated[Actor, Depends(get_participant)]
+
+
+def set_auth_cookie(response: Response, code: str, token: str) -> None:
+    """Remember the token in this browser: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    response.set_cookie(
+        cookie_name(code),
+        token,
+        max_age=60 * 60 * 24 * 30,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().https,
+        path="/",
+    )
+
+
+def page_actor(request: Request, db: Session, code: str) -> Actor | None:
+    """For page routes: the actor from the session cookie, or None (the page then redirects)."""
+    session = find_session(db, code)
+    return optional_actor(db, session, request)
