@@ -18,6 +18,9 @@ def make_templates(settings: Settings) -> Jinja2Blocks:
     env.filters["level_label"] = lambda value: LEVEL_LABELS.get(value or "", "—")
     env.filters["num"] = _format_number
     env.filters["pct"] = lambda value: "—" if value is None else f"{round(value * 100)} %"
+    # jinja2-fragments renders a lone block without the page's top-level imports, so the
+    # macros are a global rather than imported per template.
+    env.globals["ui"] = env.get_template("macros/ui.html").module
     return templates
 
 
