@@ -1,0 +1,262 @@
+"""Unit tests of the offline clustering engine on small hand-made sets."""
+
+import numpy as np
+import pytest
+
+from app.clustering.categories import DEFAULT_CATEGORIES
+from app.clustering.embedders import (
+    ClusteringEngineUnavailable,
+    TfidfEmbedder,
+    get_embedder,
+    text_key,
+)
+from app.clustering.engine import (
+    Suggestion,
+    find_near_duplicates,
+    nearest_cluster,
+    suggest_category,
+    suggest_clusters,
+)
+
+FUNDING = [
+    "More public funding for AI training of artists",
+    "Funding programmes for AI training in creative schools",
+    "Dedicated funding for AI training courses for musicians",
+    "Public funding to pay for AI training of creative workers",
+    "Small grants and funding for AI training in the cultural sector",
+]
+COPYRIGHT = [
+    "Clear copyright rules for AI generated works",
+    "Copyright protection of artists' works used to train AI models",
+    "Copyright licensing of works for AI models should be simple",
+    "Artists need fair copyright remuneration when AI models use their works",
+    "Update copyright law for works created with AI models",
+]
+HUBS = [
+    "Regional hubs where creative SMEs meet AI developers",
+    "Networking events and hubs connecting SMEs with AI developers",
+    "A European network of hubs for creative SMEs and AI developers",
+    "Matchmaking between SMEs and AI developers in local hubs",
+    "Hubs and networks to connect creative SMEs to AI developers",
+]
+TOPICS = (FUNDING, COPYRIGHT, HUBS)
+# Interleaved so that input order gives the engine no hint.
+TEXTS = [text for trio in zip(*TOPICS, strict=True) for text in trio]
+TOPIC_OF = {text: number for number, topic in enumerate(TOPICS) for text in topic}
+
+
+def groups_of(suggestions: list[Suggestion], texts: list[str]) -> list[set[int]]:
+    """Each suggestion as the set of topic numbers of its members."""
+    return [{TOPIC_OF[texts[i]] for i in s.member_indices} for s in suggestions]
+
+
+def assert_partition(suggestions: list[Suggestion], size: int) -> None:
+    indices = sorted(i for s in suggestions for i in s.member_indices)
+    assert indices == list(range(size))
+    for s in suggestions:
+        assert s.member_indices == sorted(s.member_indices)
+
+
+class TestSuggestClusters:
+    def test_empty_input_gives_no_suggestion(self) -> None:
+        assert suggest_clusters([]) == []
+
+    def test_one_text_gives_one_suggestion(self) -> None:
+        [only] = suggest_clusters(["Funding for AI skills training"])
+        assert only.member_indices == [0]
+        assert only.title == "Funding for AI skills training"
+
+    def test_finds_the_topics_automatically(self) -> None:
+        suggestions = suggest_clusters(TEXTS)
+        assert_partition(suggestions, len(TEXTS))
+        assert sorted(map(sorted, groups_of(suggestions, TEXTS))) == [[0], [1], [2]]
+        assert all(len(s.member_indices) == 5 for s in suggestions)
+
+    def test_unrelated_texts_are_never_put_together(self) -> None:
+        # Even when asked for fewer, larger clusters, no cluster mixes funding with hubs.
+        for granularity in (-1.0, 0.0, 1.0):
+            for topics in groups_of(suggest_clusters(TEXTS, granularity=granularity), TEXTS):
+                assert topics != {0, 2}
+                assert len(topics) <= 2
+
+    def test_identical_texts_always_together(self) -> None:
+        texts = [*TEXTS, "more public funding for AI training of artists!", "  HUBS where "]
+        texts += ["Hubs where", "hubs, where?"]
+        # Asking for as many clusters as texts must still keep the identical ones together.
+        suggestions = suggest_clusters(texts, n_clusters=len(texts))
+        assert_partition(suggestions, len(texts))
+        by_index = {i: n for n, s in enumerate(suggestions) for i in s.member_indices}
+        assert by_index[0] == by_index[len(TEXTS)]
+        assert by_index[len(TEXTS) + 1] == by_index[len(TEXTS) + 2] == by_index[len(TEXTS) + 3]
+
+    def test_blank_texts_form_one_group(self) -> None:
+        texts = ["", "Funding for AI training", "   ", "?!"]
+        suggestions = suggest_clusters(texts)
+        assert_partition(suggestions, len(texts))
+        assert [0, 2, 3] in [s.member_indices for s in suggestions]
+
+    @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 15])
+    def test_n_clusters_is_honoured(self, count: int) -> None:
+        suggestions = suggest_clusters(TEXTS, n_clusters=count)
+        assert len(suggestions) == count
+        assert_partition(suggestions, len(TEXTS))
+
+    def test_n_clusters_is_capped_by_distinct_texts(self) -> None:
+        suggestions = suggest_clusters(["Fund AI", "fund ai", "Regional hubs"], n_clusters=5)
+        assert sorted(s.member_indices for s in suggestions) == [[0, 1], [2]]
+
+    def test_granularity_changes_the_count_in_order(self) -> None:
+        counts = [len(suggest_clusters(TEXTS, granularity=g)) for g in (-1.0, 0.0, 1.0)]
+        assert counts[0] <= counts[1] <= counts[2]
+        assert counts[0] < counts[2]
+
+    def test_is_deterministic(self) -> None:
+        first = suggest_clusters(TEXTS, categories=DEFAULT_CATEGORIES)
+        assert all(suggest_clusters(TEXTS, categories=DEFAULT_CATEGORIES) == first for _ in "ab")
+
+    def test_titles_terms_and_categories(self) -> None:
+        suggestions = suggest_clusters(TEXTS, categories=DEFAULT_CATEGORIES)
+        for s in suggestions:
+            assert 2 <= len(s.title.split()) <= 6
+            assert s.title[0].isupper()
+            assert s.category in DEFAULT_CATEGORIES
+            assert s.terms
+        by_topic = {TOPIC_OF[TEXTS[s.member_indices[0]]]: s for s in suggestions}
+        assert "funding" in by_topic[0].title.lower()
+        assert "copyright" in by_topic[1].terms
+        assert by_topic[0].category == "Key framework conditions"
+        assert by_topic[2].category == "Ecosystem structure"
+
+    def test_no_categories_gives_none(self) -> None:
+        assert {s.category for s in suggest_clusters(TEXTS)} == {None}
+
+    def test_not_english_only(self) -> None:
+        texts = [
+            "Financement public de la formation à l'IA pour les artistes",
+            "Un réseau européen de pôles pour les PME créatives",
+            "Plus de financement pour la formation des artistes à l'IA",
+            "Des pôles régionaux et un réseau pour les PME créatives",
+            "Un financement dédié à la formation à l'IA des créateurs",
+            "Mise en relation des PME créatives via un réseau de pôles",
+        ]
+        groups = sorted(s.member_indices for s in suggest_clusters(texts))
+        assert groups == [[0, 2, 4], [1, 3, 5]]
+
+    def test_invalid_arguments_are_refused(self) -> None:
+        with pytest.raises(ValueError):
+            suggest_clusters(TEXTS, n_clusters=0)
+        with pytest.raises(ValueError):
+            suggest_clusters(TEXTS, granularity=1.5)
+
+
+class TestNearDuplicates:
+    def test_same_text_up_to_case_punctuation_and_spacing(self) -> None:
+        texts = ["Fund AI training.", "Regional hubs", "fund  AI   training", "FUND AI TRAINING!!"]
+        assert find_near_duplicates(texts) == [[0, 2, 3]]
+
+    def test_near_identical_wording_is_grouped(self) -> None:
+        texts = [
+            "We need more funding for AI training",
+            "Create regional hubs for creative SMEs",
+            "we need more funding for AI trainings",
+            "Artists don't know how to use AI tools",
+            "Artists do not know how to use AI tools",
+        ]
+        assert find_near_duplicates(texts) == [[0, 2], [3, 4]]
+
+    def test_related_but_different_texts_are_not_grouped(self) -> None:
+        texts = [
+            "We need more funding for AI training",
+            "We need more funding for cultural heritage digitisation",
+            "Funding for AI skills training for artists",
+            "Training programmes on AI skills for artists",
+            "Lack of access to computing power for SMEs",
+            "Lack of access to funding for SMEs",
+        ]
+        assert find_near_duplicates(texts) == []
+        assert find_near_duplicates(TEXTS) == []
+
+    def test_threshold_can_be_tightened(self) -> None:
+        texts = ["We need more funding for AI training", "we need more funding for AI trainings"]
+        assert find_near_duplicates(texts, threshold=0.99) == []
+        assert find_near_duplicates(["Fund AI", "fund ai!"], threshold=0.99) == [[0, 1]]
+
+    def test_small_inputs(self) -> None:
+        assert find_near_duplicates([]) == []
+        assert find_near_duplicates(["only one"]) == []
+
+
+class TestNearestCluster:
+    def test_picks_the_obvious_cluster(self) -> None:
+        clusters = [FUNDING, COPYRIGHT, HUBS]
+        found = nearest_cluster("Funding for AI training of dancers", clusters)
+        assert found is not None and found[0] == 0
+        found = nearest_cluster("Copyright of AI generated music", clusters)
+        assert found is not None and found[0] == 1
+        found = nearest_cluster("Hubs connecting SMEs and developers", [*clusters, ["Tax"]])
+        assert found is not None and found[0] == 2
+        assert 0.0 < found[1] <= 1.0
+
+    def test_nothing_to_compare_with(self) -> None:
+        assert nearest_cluster("Funding for AI", []) is None
+        assert nearest_cluster("Funding for AI", [[], [""]]) is None
+        assert nearest_cluster("", [FUNDING]) is None
+
+    def test_nothing_similar(self) -> None:
+        assert nearest_cluster("xylophone", [FUNDING, COPYRIGHT, HUBS]) is None
+
+
+class TestSuggestCategory:
+    def test_funding_and_regulation_go_to_framework_conditions(self) -> None:
+        texts = [
+            "More public funding and grants for AI start-ups",
+            "Clear regulation of AI and copyright in the creative sector",
+            "Tax incentives for cultural organisations that invest in AI",
+        ]
+        assert suggest_category(texts, DEFAULT_CATEGORIES) == "Key framework conditions"
+
+    def test_each_default_category_has_its_texts(self) -> None:
+        skills = ["AI literacy training for artists", "Upskilling of creative professionals"]
+        hubs = ["A network of regional innovation hubs", "Matchmaking platform for SMEs"]
+        assert suggest_category(skills, DEFAULT_CATEGORIES) == "AI and sector players"
+        assert suggest_category(hubs, DEFAULT_CATEGORIES) == "Ecosystem structure"
+
+    def test_other_languages(self) -> None:
+        texts = ["Financement public et subventions pour les PME", "Förderung und Steuern"]
+        assert suggest_category(texts, DEFAULT_CATEGORIES) == "Key framework conditions"
+        texts = ["Un réseau de plateformes de collaboration"]
+        assert suggest_category(texts, DEFAULT_CATEGORIES) == "Ecosystem structure"
+
+    def test_custom_categories_match_on_their_names(self) -> None:
+        categories = ["Education", "Funding", "Networking"]
+        assert suggest_category(["Fund more AI projects"], categories) == "Funding"
+        assert suggest_category(["Networks of artists"], categories) == "Networking"
+        assert suggest_category(["Educate children about AI"], categories) == "Education"
+
+    def test_falls_back_to_the_first_category(self) -> None:
+        assert suggest_category(["Lorem ipsum"], ["Alpha", "Beta"]) == "Alpha"
+        assert suggest_category(["Funding"], []) is None
+
+
+class TestEmbedders:
+    def test_default_rows_are_normalised_and_similar_texts_close(self) -> None:
+        vectors = TfidfEmbedder().embed(["Fund AI training", "Funding AI training", "Hubs", ""])
+        norms = np.linalg.norm(vectors, axis=1)
+        assert np.allclose(norms[:3], 1.0) and norms[3] == 0.0
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+    def test_engine_names(self) -> None:
+        assert isinstance(get_embedder(None), TfidfEmbedder)
+        assert isinstance(get_embedder("default"), TfidfEmbedder)
+        assert isinstance(get_embedder("tfidf"), TfidfEmbedder)
+        with pytest.raises(ValueError, match="Unknown clustering engine"):
+            get_embedder("magic")
+
+    def test_semantic_engine_fails_clearly(self) -> None:
+        with pytest.raises(ClusteringEngineUnavailable, match="not available"):
+            get_embedder("semantic")
+        with pytest.raises(ClusteringEngineUnavailable):
+            suggest_clusters(TEXTS, engine="semantic")
+
+    def test_text_key_ignores_case_accents_punctuation_and_spacing(self) -> None:
+        assert text_key("  Régulation, de l'IA! ") == text_key("regulation de l'ia")
