@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,17 @@ class Settings(BaseSettings):
 
     clustering_engine: str = "default"
     event_retention_hours: int = 48
+    event_keep_last: int = Field(
+        default=1000, description="Events of a session never pruned, however old (the last N)"
+    )
+    event_bus: Literal["auto", "memory", "postgres", "redis"] = Field(
+        default="auto",
+        description="How workers tell each other about new events; auto: redis when "
+        "redis_url is set, else postgres on PostgreSQL, else in-process",
+    )
+    event_poll_seconds: float = Field(
+        default=3.0, description="Safety re-read of the events table when the bus is quiet"
+    )
     session_retention_days: int | None = None
     stream_max_seconds: int = 300
     keepalive_seconds: int = 15

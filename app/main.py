@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app.config import Settings, get_settings
 from app.db import DbDep, make_engine, migrate
 from app.errors import install_error_handlers
+from app.live.hub import LiveHub, install_commit_hook
 from app.security import SecurityMiddleware
 from app.templating import make_templates
 
@@ -34,11 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    live = LiveHub(engine, settings)
+    install_commit_hook()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
+        await live.start()
         yield
+        await live.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.live = live
     app.state.templates = make_templates(settings)
     install_error_handlers(app)
     app.add_middleware(
@@ -58,10 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
     from app.clustering.api import router as clustering_api
+    from app.live.api import router as live_api
     from app.matrix.api import router as matrix_api
     from app.sessions.api import router as sessions_api
 
-    for router in (sessions_api, clustering_api, matrix_api):
+    for router in (sessions_api, clustering_api, matrix_api, live_api):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,0 +1,46 @@
+"""JSON API of the live workshop: the event stream and the phase timer (`/api/v1`)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sse_starlette import EventSourceResponse
+
+from app.db import DbDep
+from app.live.stream import event_stream
+from app.live.timer import TimerControl, control_timer, timer_state
+from app.sessions.auth import ActorDep, FacilitatorDep
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+
+EVENTS_DOC = """Server-sent events of the session, for participants and the facilitator.
+
+Each message: `id: <seq>`, `event: <kind>`, `data: {"seq", "kind", "data", "at"}`. The first
+is `hello` (data: `phase`, `last_seq`, `server_now`, `timer`). Reconnect with the
+`Last-Event-ID` header (or `?last_event_id=` on a first connect) to receive exactly the
+events missed, in order. A `reset` event means those events are gone (pruned): reload the
+state. Streams end after a few minutes; reconnect with Last-Event-ID (browsers do this by
+themselves)."""
+
+
+@router.get(
+    "/sessions/{code}/events",
+    description=EVENTS_DOC,
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Event stream"}},
+)
+def stream_events(request: Request, actor: ActorDep) -> EventSourceResponse:
+    """Live events of the session (server-sent events, honours Last-Event-ID)."""
+    session_id: int = actor.session.id  # type: ignore[assignment]
+    return event_stream(request, session_id)
+
+
+@router.get("/sessions/{code}/timer")
+def get_timer(actor: ActorDep) -> dict[str, Any]:
+    """The phase timer: `{running, remaining, ends_at, server_now, duration, state}`."""
+    return timer_state(actor.session).public()
+
+
+@router.post("/sessions/{code}/timer")
+def change_timer(data: TimerControl, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
+    """Start (`seconds`), pause, resume, extend (`seconds`) or reset the phase timer."""
+    return control_timer(db, actor.session, data.action, data.seconds).public()

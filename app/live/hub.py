@@ -1,0 +1,320 @@
+"""The live machinery of one process: the bus, one feed per watched session, the
+after-commit hook that publishes, and the pruning of old events.
+
+A `SessionFeed` is the only reader of the events table for its session in this process: it
+waits on the bus (or the safety tick), reads the new rows once in a short read-only database
+session, and hands the same `LiveEvent` objects to every subscriber's bounded queue. So a
+room of 300 clients costs one query per change, not 300, and no stream holds a database
+session while it waits.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+from sse_starlette import ServerSentEvent
+
+from app.config import Settings
+from app.db import open_session
+from app.live import service
+from app.live.bus import EventBus, RemoteBus, make_bus
+from app.live.models import Event
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Events a subscriber may have waiting before it counts as too slow and is dropped (its
+# client reconnects with Last-Event-ID and replays from the table).
+QUEUE_LIMIT = 1000
+READ_BATCH = 500
+# How long a browser waits before reconnecting after a stream ends (milliseconds).
+RETRY_MS = 2000
+PRUNE_EVERY_SECONDS = 600.0
+
+
+@dataclass(frozen=True, eq=False)
+class LiveEvent:
+    """One event as streams see it. The objects are shared by every subscriber of a session
+    in this process, so a renderer may memoise per (`seq`, variant)."""
+
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def from_row(cls, row: Event) -> "LiveEvent":
+        return cls(
+            seq=row.seq, kind=row.kind, data=dict(row.data), at=service.as_utc(row.created_at)
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The wire shape `{seq, kind, data, at}`."""
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "data": self.data,
+            "at": self.at.isoformat(timespec="milliseconds"),
+        }
+
+    @cached_property
+    def json(self) -> str:
+        """`public()` as compact JSON, encoded once however many clients receive it."""
+        return json.dumps(self.public(), separators=(",", ":"), ensure_ascii=False)
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The API's SSE message: `id: <seq>`, `event: <kind>`, `data: <json>`."""
+        retry = RETRY_MS if self.kind == "hello" else None
+        return ServerSentEvent(
+            data=self.json, event=self.kind, id=str(self.seq), retry=retry
+        ).encode()
+
+
+def read_events(db: Session, session_id: int, after_seq: int, limit: int) -> list[LiveEvent]:
+    """`service.events_after` as `LiveEvent`s, usable after the database session is closed."""
+    return [
+        LiveEvent.from_row(row) for row in service.events_after(db, session_id, after_seq, limit)
+    ]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One client's bounded queue of events from a feed."""
+
+    limit: int = QUEUE_LIMIT
+    dropped: bool = False
+    _items: deque[LiveEvent] = field(default_factory=deque)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, events: list[LiveEvent]) -> bool:
+        """Queue events; False (and `dropped`) when the client is too far behind."""
+        if self.dropped:
+            return False
+        if len(self._items) + len(events) > self.limit:
+            self.dropped = True
+            self._items.clear()
+        else:
+            self._items.extend(events)
+        self._ready.set()
+        return not self.dropped
+
+    async def get(self, timeout: float) -> list[LiveEvent]:
+        """Everything queued, waiting up to `timeout` seconds for something."""
+        if not self._items and not self.dropped:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout)
+        self._ready.clear()
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+
+class SessionFeed:
+    """Reads one session's new events (on bus news or the safety tick) and fans them out."""
+
+    def __init__(self, hub: "LiveHub", session_id: int) -> None:
+        self.hub = hub
+        self.session_id = session_id
+        self.cursor = 0
+        self.subscribers: set[Subscription] = set()
+        self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(), name=f"live-feed-{session_id}")
+
+    async def ready(self) -> None:
+        """Wait until the feed knows where the session's events stand."""
+        await asyncio.shield(self._ready)
+
+    async def _run(self) -> None:
+        # The watch is registered before the first read, so nothing published in between is
+        # missed; subscribers register only after that read, so they miss nothing either.
+        with self.hub.bus.watch(self.session_id) as watch:
+            try:
+                self.cursor = await self.hub.read(service.last_seq, self.session_id)
+            except Exception as exc:
+                self._ready.set_exception(exc)
+                raise
+            watch.seen = self.cursor
+            self._ready.set_result(None)
+            poll = self.hub.settings.event_poll_seconds
+            while True:
+                await watch.wait(poll)
+                try:
+                    await self._catch_up()
+                except Exception:
+                    logger.exception("live feed %s: reading events failed", self.session_id)
+                    await asyncio.sleep(min(poll, 1.0))
+                watch.seen = self.cursor
+
+    async def _catch_up(self) -> None:
+        while True:
+            events = await self.hub.read(read_events, self.session_id, self.cursor, READ_BATCH)
+            if not events:
+                return
+            self.cursor = events[-1].seq
+            for subscriber in list(self.subscribers):
+                if not subscriber.push(events):
+                    self.subscribers.discard(subscriber)
+            if len(events) < READ_BATCH:
+                return
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
+class LiveHub:
+    """Per-process owner of the bus and the feeds; `app.state.live`."""
+
+    def __init__(self, engine: Engine, settings: Settings, bus: EventBus | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.bus = bus or make_bus(settings)
+        self.feeds: dict[int, SessionFeed] = {}
+        self.queue_limit = QUEUE_LIMIT
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        self.started = False
+
+    async def start(self) -> None:
+        """Connect the bus, start pruning, and receive this engine's commits."""
+        # Stream reads get their own small share of threads, so a burst of requests filling
+        # the route thread pool does not delay fan-out (and vice versa).
+        self._limiter = anyio.CapacityLimiter(8)
+        await self.bus.start()
+        if isinstance(self.bus, RemoteBus) and not await self.bus.wait_listening(5.0):
+            logger.warning(
+                "%s bus is not listening yet; streams fall back to polling", self.bus.name
+            )
+        self._prune_task = asyncio.create_task(self._prune_loop(), name="live-prune")
+        _hubs.append(self)
+        self.started = True
+
+    async def stop(self) -> None:
+        """Stop feeds, pruning and the bus."""
+        self.started = False
+        with contextlib.suppress(ValueError):
+            _hubs.remove(self)
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._prune_task
+        for feed in list(self.feeds.values()):
+            await feed.stop()
+        self.feeds.clear()
+        await self.bus.stop()
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(db, *args)` in a short read-only database session, off the event loop."""
+
+        def work() -> T:
+            with open_session(self.engine, read_only=True) as db:
+                return fn(db, *args)
+
+        return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, session_id: int) -> AsyncIterator[Subscription]:
+        """A queue receiving every event of the session committed from now on."""
+        feed = self.feeds.get(session_id)
+        if feed is None:
+            feed = self.feeds[session_id] = SessionFeed(self, session_id)
+        subscription = Subscription(limit=self.queue_limit)
+        try:
+            await feed.ready()
+            feed.subscribers.add(subscription)
+            yield subscription
+        finally:
+            feed.subscribers.discard(subscription)
+            if not feed.subscribers and self.feeds.get(session_id) is feed:
+                del self.feeds[session_id]
+                await feed.stop()
+
+    def published(self, pending: dict[int, int]) -> None:
+        """Hand committed session ids → seqs to the bus (from any thread)."""
+        self.bus.publish_threadsafe(pending)
+
+    async def prune(self) -> int:
+        """Delete old events by the documented rule (see `service.prune_events`)."""
+
+        def work() -> int:
+            with open_session(self.engine) as db:
+                deleted = service.prune_events(
+                    db,
+                    retention_hours=self.settings.event_retention_hours,
+                    keep_last=self.settings.event_keep_last,
+                )
+                db.commit()
+                return deleted
+
+        return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+            try:
+                deleted = await self.prune()
+                if deleted:
+                    logger.info("pruned %d old events", deleted)
+            except Exception:
+                logger.exception("pruning events failed")
+
+
+# --- publishing after commit ---------------------------------------------------------------
+
+_hubs: list[LiveHub] = []
+
+
+def _hubs_for(db: Session) -> list[LiveHub]:
+    try:
+        bind = db.get_bind()
+    except Exception:
+        return []
+    # Read-only sessions are bound to an execution-options copy of the engine, which shares
+    # its URL; several apps on one database in one process (tests) all want to know.
+    return [hub for hub in _hubs if hub.engine.url == bind.url]
+
+
+def _after_commit(db: Session) -> None:
+    if db.in_nested_transaction():  # a SAVEPOINT released: the real commit is still to come
+        return
+    pending = service.take_pending(db)
+    if pending:
+        for hub in _hubs_for(db):
+            hub.published(pending)
+
+
+def _after_rollback(db: Session) -> None:
+    if db.in_nested_transaction():  # a SAVEPOINT rolled back: the outer changes still count
+        return
+    service.take_pending(db)
+
+
+def _after_transaction_end(db: Session, transaction: Any) -> None:
+    # A session closed without commit or rollback must not publish on its next commit.
+    if transaction.parent is None:
+        service.take_pending(db)
+
+
+def install_commit_hook() -> None:
+    """Publish recorded events after (and only after) their transaction commits."""
+    for name, listener in (
+        ("after_commit", _after_commit),
+        ("after_rollback", _after_rollback),
+        ("after_transaction_end", _after_transaction_end),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
