@@ -329,3 +329,104 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
         ],
         "duplicates": [[contributions[i].id for i in group] for group in duplicates],
     }
+
+
+def where_does_it_go(
+    db: Session, actor: Actor, contribution_id: int
+) -> tuple[Cluster, float] | None:
+    """The existing cluster most similar to a contribution (and how similar), or None."""
+    from app.clustering import engine
+
+    session = actor.session
+    contribution = db.get(Contribution, contribution_id)
+    if contribution is None or contribution.session_id != session.id:
+        raise NotFound(f"This session has no contribution {contribution_id}.")
+    clusters = [
+        c
+        for c in list_clusters(db, session, contribution.challenge_id)
+        if c.id != contribution.cluster_id
+    ]
+    if not clusters:
+        return None
+    texts: dict[int, list[str]] = {c.id: [c.title] for c in clusters}  # type: ignore[misc]
+    for member in list_contributions(db, session, contribution.challenge_id):
+        if member.cluster_id in texts and member.id != contribution.id:
+            texts[member.cluster_id].append(member.text)
+    found = engine.nearest_cluster(contribution.text, [texts[c.id] for c in clusters])  # type: ignore[index]
+    if found is None:
+        return None
+    index, similarity = found
+    return clusters[index], similarity
+
+
+def accept_suggestion(
+    db: Session,
+    actor: Actor,
+    challenge_id: int,
+    title: str,
+    category: str | None,
+    contribution_ids: Sequence[int],
+    *,
+    suggested_title: str | None = None,
+    take_from_clusters: bool = False,
+) -> tuple[Cluster, list[int]]:
+    """Save one suggestion as a cluster; contributions already in a cluster stay there unless
+    `take_from_clusters`. Returns the cluster and the ids left where they were."""
+    session = actor.session
+    require_phase(session, EDIT_PHASES, "Editing clusters")
+    challenge = get_challenge(db, session, challenge_id)
+    proposed = _contributions_for(db, session, challenge.id, list(contribution_ids))  # type: ignore[arg-type]
+    taken = [c for c in proposed if c.cluster_id is None or take_from_clusters]
+    skipped = [c.id for c in proposed if c.cluster_id is not None and not take_from_clusters]
+    if not taken:
+        raise InvalidInput(
+            "Every contribution of this suggestion is already in a cluster. Tick “also move "
+            "contributions from existing clusters” to take them.",
+            field="take_from_clusters",
+        )
+    # Duplicates follow their original, so a merged pair never ends up split.
+    taken_ids = {c.id for c in taken}
+    for duplicate in list_contributions(db, session, challenge.id):
+        if (
+            duplicate.duplicate_of_id in taken_ids
+            and duplicate.id not in taken_ids
+            and (duplicate.cluster_id is None or take_from_clusters)
+        ):
+            taken.append(duplicate)
+            taken_ids.add(duplicate.id)
+    cluster = create_cluster(
+        db,
+        actor,
+        ClusterCreate(
+            challenge_id=challenge.id,  # type: ignore[arg-type]
+            title=title,
+            category=category,
+            contribution_ids=[c.id for c in taken],  # type: ignore[misc]
+        ),
+        origin="suggested",
+    )
+    # Provenance: what the tool proposed, so the report can tell accepted from edited.
+    cluster.suggested_title = (suggested_title or "").strip()[:200] or cluster.title
+    cluster.suggested_contribution_ids = list(contribution_ids)
+    db.add(cluster)
+    db.flush()
+    return cluster, skipped  # type: ignore[return-value]
+
+
+def merge_duplicates(db: Session, actor: Actor, contribution_ids: Sequence[int]) -> Contribution:
+    """Mark a group of near-duplicates as one: the original keeps its place (a clustered one
+    is preferred), the others point to it; every text and author stays."""
+    ids = sorted(set(contribution_ids))
+    if len(ids) < 2:
+        raise InvalidInput("Choose at least two contributions to merge.")
+    found = []
+    for contribution_id in ids:
+        contribution = db.get(Contribution, contribution_id)
+        if contribution is None or contribution.session_id != actor.session.id:
+            raise NotFound(f"This session has no contribution {contribution_id}.")
+        found.append(contribution)
+    original = next((c for c in found if c.cluster_id is not None), found[0])
+    for contribution in found:
+        if contribution.id != original.id:
+            mark_duplicate(db, actor, contribution.id, original.id)  # type: ignore[arg-type]
+    return original

@@ -13,7 +13,7 @@ from app.matrix.models import POLICY_LEVELS, Rating, RatingIn
 from app.models_base import utcnow
 from app.sessions.auth import Actor, require_participant
 from app.sessions.models import WorkshopSession
-from app.sessions.service import list_challenges, require_phase
+from app.sessions.service import list_challenges, list_participants, require_phase
 
 # Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
 # each end), so agreement = 1 − sd / 2 runs from 0 (a split room) to 1 (everyone agrees).
@@ -155,3 +155,42 @@ def compute_matrix(db: Session, session: WorkshopSession) -> list[MatrixRow]:
         rank_in_challenge[row.challenge_id] += 1
         row.rank = rank_in_challenge[row.challenge_id]
     return rows
+
+
+@dataclass
+class ScoringProgress:
+    challenge_id: int
+    title: str
+    clusters: int
+    participants: int
+    participants_done: int
+    ratings: int
+
+    @property
+    def expected(self) -> int:
+        """Ratings needed for every participant to score every cluster of the challenge."""
+        return self.clusters * self.participants
+
+
+def scoring_progress(db: Session, session: WorkshopSession) -> list[ScoringProgress]:
+    """Per challenge: ratings given against expected, and who has scored every cluster."""
+    participants = [p.id for p in list_participants(db, session)]
+    clusters = list_clusters(db, session)
+    ratings = list_ratings(db, session)
+    progress = []
+    for challenge in list_challenges(db, session):
+        ids = {c.id for c in clusters if c.challenge_id == challenge.id}
+        given = [r for r in ratings if r.cluster_id in ids]
+        per_participant = Counter(r.participant_id for r in given)
+        done = sum(1 for p in participants if ids and per_participant.get(p, 0) >= len(ids))  # type: ignore[arg-type]
+        progress.append(
+            ScoringProgress(
+                challenge_id=challenge.id,  # type: ignore[arg-type]
+                title=challenge.title,
+                clusters=len(ids),
+                participants=len(participants),
+                participants_done=done,
+                ratings=len(given),
+            )
+        )
+    return progress
