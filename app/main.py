@@ -64,11 +64,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
     from app.clustering.api import router as clustering_api
+    from app.clustering.pages import router as clustering_pages
     from app.live.api import router as live_api
     from app.matrix.api import router as matrix_api
+    from app.matrix.pages import router as matrix_pages
     from app.sessions.api import router as sessions_api
 
-    for router in (sessions_api, clustering_api, matrix_api, live_api):
+    for router in (
+        sessions_api,
+        clustering_api,
+        matrix_api,
+        live_api,
+        clustering_pages,
+        matrix_pages,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
