@@ -69,12 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.matrix.api import router as matrix_api
     from app.matrix.pages import router as matrix_pages
     from app.sessions.api import router as sessions_api
+    from app.sessions.pages import router as sessions_pages
 
     for router in (
         sessions_api,
         clustering_api,
         matrix_api,
         live_api,
+        sessions_pages,
         clustering_pages,
         matrix_pages,
     ):

@@ -496,3 +496,13 @@ def my_contribution_counts(db: Session, actor: Actor) -> dict[int, int]:
         .group_by(Contribution.challenge_id)
     ).all()
     return {challenge_id: n for challenge_id, n in rows}
+
+
+def contribution_counts(db: Session, session: WorkshopSession) -> dict[int, int]:
+    """Challenge id → how many contributions it has (everyone's)."""
+    rows = db.exec(
+        select(Contribution.challenge_id, func.count())
+        .where(Contribution.session_id == session.id)
+        .group_by(Contribution.challenge_id)
+    ).all()
+    return {challenge_id: n for challenge_id, n in rows}
