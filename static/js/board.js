@@ -1,7 +1,8 @@
 /*
  * Clustering board: select a note and move it with the keyboard, or drag it (SortableJS).
  *
- *   [data-note] (button.note, aria-pressed)  -> select / deselect; Escape clears
+ *   [data-note] (button.note, aria-pressed)  -> select / deselect; Escape clears; M jumps
+ *                                               from the selected note to "Move to"
  *   #move-contribution (select)              -> kept in step with the selected note
  *   [data-move-here] forms                   -> shown once a note is selected, carry its id
  *   [data-board-list] lists                  -> Sortable; a drop POSTs to #board[data-drop-url]
@@ -68,7 +69,7 @@
     var note = findNote(selectedId);
     announce(
       note
-        ? "Selected: \u201c" + noteText(note) + "\u201d. Press Move here on a column, or choose a cluster in Move to."
+        ? "Selected: \u201c" + noteText(note) + "\u201d. Press Move here on a column, or M to choose where it goes."
         : "Selection cleared."
     );
   }
@@ -94,9 +95,20 @@
   });
 
   document.addEventListener("keydown", function (evt) {
-    if (evt.key !== "Escape" || !selectedId) return;
-    if (document.querySelector("dialog[open]")) return;
-    select(null, true);
+    if (!selectedId || document.querySelector("dialog[open]")) return;
+    if (evt.key === "Escape") {
+      select(null, true);
+      return;
+    }
+    // M on the selected note jumps to the "Move to" list, so nobody has to tab across the board.
+    var onNote = evt.target.closest && evt.target.closest("[data-note]");
+    if (onNote && (evt.key === "m" || evt.key === "M") && !evt.ctrlKey && !evt.metaKey && !evt.altKey) {
+      var target = document.getElementById("move-target");
+      if (target) {
+        evt.preventDefault();
+        target.focus();
+      }
+    }
   });
 
   /* ----------------------------------------------- range: spoken step name */
