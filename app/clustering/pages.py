@@ -286,9 +286,20 @@ def clustering_page(
     db: DbDep,
     actor: FacilitatorPage,
     challenge: int | None = None,
+    region: str | None = None,
+    seen: int | None = None,
 ) -> Response:
     """The clustering board of one challenge: inbox, clusters, assistant."""
     context = board_context(db, actor, challenge)
+    if region == "arrivals" and seen is not None and is_htmx(request):
+        # Polled while contributions may still arrive: 204 (nothing to swap) until they do.
+        arrived = len(context["contributions"]) - seen
+        if arrived <= 0:
+            return Response(status_code=204)
+        context["arrived"] = arrived
+        response = render(request, "clustering/_arrivals.html", context)
+        message = f"{arrived} new contribution{'s' if arrived != 1 else ''} arrived."
+        return with_trigger(response, "boardStatus", message=message)
     return render(request, "clustering/board.html", context, block="board")
 
 

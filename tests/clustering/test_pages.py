@@ -183,6 +183,26 @@ def test_board_shows_inbox_and_clusters_per_challenge(client: TestClient) -> Non
     assert client.get(page(w, "/clustering?challenge=999999")).status_code == 404
 
 
+def test_board_tells_when_contributions_arrive_during_the_brainstorm(client: TestClient) -> None:
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    w.contribute(0, 0, "Early gap")
+    as_facilitator(w)
+    board = client.get(page(w, "/clustering"), headers=HX).text
+    found = re.search(r'hx-get="([^"]*region=arrivals[^"]*)"', board)
+    assert found is not None
+    poll = found.group(1).replace("&amp;", "&")
+    assert poll.endswith("seen=1")
+    assert client.get(poll, headers=HX).status_code == 204
+    w.contribute(0, 0, "Late gap")
+    w.contribute(0, 1, "Other challenge: not counted here")
+    arrived = client.get(poll, headers=HX)
+    assert arrived.status_code == 200 and "1 new contribution since" in arrived.text
+    assert trigger(arrived, "boardStatus")["message"] == "1 new contribution arrived."
+    w.phase("clustering")
+    assert "region=arrivals" not in client.get(page(w, "/clustering")).text
+
+
 def test_board_is_read_only_outside_the_editing_phases(client: TestClient) -> None:
     w, _ = brainstormed(client)
     w.phase("scoring")
