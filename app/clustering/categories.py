@@ -16,391 +16,111 @@ ECOSYSTEM = "Ecosystem structure"
 FRAMEWORK = "Key framework conditions"
 DEFAULT_CATEGORIES = (PLAYERS, ECOSYSTEM, FRAMEWORK)
 
+
+def _stems(**by_language: str) -> tuple[str, ...]:
+    """A lexicon from comma-separated stems per language."""
+    return tuple(
+        stem.strip() for text in by_language.values() for stem in text.split(",") if stem.strip()
+    )
+
+
 # Stems are matched as word prefixes when at least 4 letters long, as whole words otherwise
-# (so "ley" does not match "leyenda"); all are folded (lower case, no accents).
+# (so "ley" does not match "leyenda"); all are folded (lower case, no accents). Phrases
+# match as written, inside one text.
 _LEXICONS: dict[str, tuple[str, ...]] = {
-    PLAYERS: (
-        # en
-        "artist",
-        "art",
-        "arts",
-        "creator",
-        "musician",
-        "designer",
-        "author",
-        "writer",
-        "performer",
-        "sme",
-        "smes",
-        "startup",
-        "start-up",
-        "compan",
-        "firm",
-        "business",
-        "enterprise",
-        "entrepreneur",
-        "developer",
-        "engineer",
-        "researcher",
-        "scientist",
-        "student",
-        "worker",
-        "professional",
-        "freelance",
-        "skill",
-        "competen",
-        "literacy",
-        "awareness",
-        "aware",
-        "train",
-        "educat",
-        "learn",
-        "course",
-        "curricul",
-        "upskill",
-        "reskill",
-        "talent",
-        "knowledge",
-        "capacit",
-        "expertise",
-        "mindset",
-        "user",
-        "adopt",
-        "teacher",
-        "school",
-        "universit",
-        "youth",
-        "people",
-        "citizen",
-        # fr
-        "artiste",
-        "createur",
-        "pme",
-        "entreprise",
-        "developpeu",
-        "chercheu",
-        "competence",
-        "formation",
-        "sensibilis",
-        "apprenti",
-        "enseign",
-        "connaissance",
-        "metier",
-        # de
-        "kunstler",
-        "kmu",
-        "unternehm",
-        "entwickler",
-        "forscher",
-        "kompetenz",
-        "fahigkeit",
-        "ausbildung",
-        "weiterbildung",
-        "schulung",
-        "bewusstsein",
-        "bildung",
-        "wissen",
-        "kreativ",
-        "lehr",
-        # es
-        "artista",
-        "pyme",
-        "pymes",
-        "empresa",
-        "desarrollador",
-        "investigador",
-        "competencia",
-        "habilidad",
-        "formacion",
-        "capacitacion",
-        "sensibilizacion",
-        "educacion",
-        "conocimiento",
-        "aprendiz",
-        # it
-        "artisti",
-        "pmi",
-        "impres",
-        "aziend",
-        "sviluppator",
-        "ricercator",
-        "competenz",
-        "abilita",
-        "formazion",
-        "consapevolezz",
-        "istruzion",
-        "conoscenz",
-        # nl
-        "kunstenaar",
-        "mkb",
-        "bedrijf",
-        "bedrijven",
-        "ondernem",
-        "ontwikkelaar",
-        "onderzoeker",
-        "vaardighe",
-        "competentie",
-        "opleiding",
-        "bewustzijn",
-        "onderwijs",
-        "kennis",
+    PLAYERS: _stems(
+        en=(
+            "artist, art, arts, creator, musician, designer, author, writer, performer, sme, smes, "
+            "startup, start-up, compan, firm, business, enterprise, entrepreneur, developer, "
+            "engineer, researcher, scientist, student, worker, professional, freelance, skill, "
+            "competen, literacy, awareness, aware, train, educat, learn, course, curricul, "
+            "upskill, reskill, talent, knowledge, capacit, expertise, mindset, user, adopt, "
+            "teacher, school, universit, youth, people, citizen"
+        ),
+        fr=(
+            "artiste, createur, pme, entreprise, developpeu, chercheu, competence, formation, "
+            "sensibilis, apprenti, enseign, connaissance, metier"
+        ),
+        de=(
+            "kunstler, kmu, unternehm, entwickler, forscher, kompetenz, fahigkeit, ausbildung, "
+            "weiterbildung, schulung, bewusstsein, bildung, wissen, kreativ, lehr"
+        ),
+        es=(
+            "artista, pyme, pymes, empresa, desarrollador, investigador, competencia, habilidad, "
+            "formacion, capacitacion, sensibilizacion, educacion, conocimiento, aprendiz"
+        ),
+        it=(
+            "artisti, pmi, impres, aziend, sviluppator, ricercator, competenz, abilita, formazion, "
+            "consapevolezz, istruzion, conoscenz"
+        ),
+        nl=(
+            "kunstenaar, mkb, bedrijf, bedrijven, ondernem, ontwikkelaar, onderzoeker, vaardighe, "
+            "competentie, opleiding, bewustzijn, onderwijs, kennis"
+        ),
     ),
-    ECOSYSTEM: (
-        # en
-        "network",
-        "intermediar",
-        "hub",
-        "hubs",
-        "cluster",
-        "ecosystem",
-        "collaborat",
-        "cooperat",
-        "co-operat",
-        "partnership",
-        "partner",
-        "platform",
-        "matchmak",
-        "match",
-        "communit",
-        "connect",
-        "bridg",
-        "exchange",
-        "meet",
-        "meetup",
-        "lab",
-        "labs",
-        "living lab",
-        "sandbox",
-        "incubat",
-        "accelerat",
-        "space",
-        "centre",
-        "center",
-        "one-stop",
-        "consorti",
-        "alliance",
-        "cross-sector",
-        "interdisciplin",
-        "dialogue",
-        "coordinat",
-        "fragment",
-        "silo",
-        "silos",
-        "mediat",
-        "broker",
-        "mentor",
-        "peer",
-        # fr
-        "reseau",
-        "reseaux",
-        "intermediaire",
-        "plateforme",
-        "partenariat",
-        "communaute",
-        "ecosysteme",
-        "mise en relation",
-        "pole",
-        "poles",
-        "incubateur",
-        "tiers-lieu",
-        "rencontre",
-        "echange",
-        # de
-        "netzwerk",
-        "vermittler",
-        "plattform",
-        "zusammenarbeit",
-        "kooperation",
-        "partnerschaft",
-        "gemeinschaft",
-        "okosystem",
-        "vernetzung",
-        "austausch",
-        "zentrum",
-        "inkubator",
-        # es
-        "red",
-        "redes",
-        "intermediari",
-        "plataforma",
-        "colabora",
-        "cooperacion",
-        "alianza",
-        "comunidad",
-        "ecosistema",
-        "centro",
-        "centros",
-        "intercambio",
-        # it
-        "rete",
-        "reti",
-        "piattaform",
-        "collaboraz",
-        "cooperaz",
-        "partenariat",
-        "comunita",
-        "incubator",
-        "scambio",
-        # nl
-        "netwerk",
-        "intermediair",
-        "samenwerk",
-        "partnerschap",
-        "gemeenschap",
-        "ecosysteem",
-        "knooppunt",
-        "centrum",
-        "uitwisseling",
+    ECOSYSTEM: _stems(
+        en=(
+            "network, intermediar, hub, hubs, cluster, ecosystem, collaborat, cooperat, co-operat, "
+            "partnership, partner, platform, matchmak, match, communit, connect, bridg, exchange, "
+            "meet, meetup, lab, labs, living lab, sandbox, incubat, accelerat, space, centre, "
+            "center, one-stop, consorti, alliance, cross-sector, interdisciplin, dialogue, "
+            "coordinat, fragment, silo, silos, mediat, broker, mentor, peer"
+        ),
+        fr=(
+            "reseau, reseaux, intermediaire, plateforme, partenariat, communaute, ecosysteme, "
+            "mise en relation, pole, poles, incubateur, tiers-lieu, rencontre, echange"
+        ),
+        de=(
+            "netzwerk, vermittler, plattform, zusammenarbeit, kooperation, partnerschaft, "
+            "gemeinschaft, okosystem, vernetzung, austausch, zentrum, inkubator"
+        ),
+        es=(
+            "red, redes, intermediari, plataforma, colabora, cooperacion, alianza, comunidad, "
+            "ecosistema, centro, centros, intercambio"
+        ),
+        it=(
+            "rete, reti, piattaform, collaboraz, cooperaz, partenariat, comunita, incubator, "
+            "scambio"
+        ),
+        nl=(
+            "netwerk, intermediair, samenwerk, partnerschap, gemeenschap, ecosysteem, knooppunt, "
+            "centrum, uitwisseling"
+        ),
     ),
-    FRAMEWORK: (
-        # en
-        "fund",
-        "financ",
-        "grant",
-        "invest",
-        "subsid",
-        "budget",
-        "money",
-        "loan",
-        "tax",
-        "taxes",
-        "taxation",
-        "fiscal",
-        "regulat",
-        "law",
-        "laws",
-        "legal",
-        "legislat",
-        "rule",
-        "act",
-        "directive",
-        "complian",
-        "liabil",
-        "gdpr",
-        "privacy",
-        "ip",
-        "ipr",
-        "intellectual property",
-        "copyright",
-        "licens",
-        "licenc",
-        "patent",
-        "royalt",
-        "remunerat",
-        "data",
-        "dataset",
-        "infrastructur",
-        "compute",
-        "computing",
-        "cloud",
-        "broadband",
-        "hpc",
-        "supercomput",
-        "procure",
-        "tender",
-        "standard",
-        "certif",
-        "interoperab",
-        "public sector",
-        "incentive",
-        "voucher",
-        # fr
-        "financement",
-        "subvention",
-        "investiss",
-        "impot",
-        "impots",
-        "reglement",
-        "loi",
-        "lois",
-        "juridique",
-        "legislati",
-        "droit d'auteur",
-        "droits d'auteur",
-        "propriete intellectuelle",
-        "licence",
-        "donnees",
-        "calcul",
-        "marche public",
-        "marches publics",
-        "norme",
-        "normes",
-        "normalis",
-        # de
-        "finanzier",
-        "forderung",
-        "foerder",
-        "zuschuss",
-        "zuschusse",
-        "steuer",
-        "regulier",
-        "gesetz",
-        "recht",
-        "urheberrecht",
-        "lizenz",
-        "daten",
-        "infrastruktur",
-        "rechenleistung",
-        "beschaffung",
-        "vergabe",
-        "norm",
-        "normen",
-        # es
-        "financiacion",
-        "financiamiento",
-        "subvencion",
-        "ayudas",
-        "inversion",
-        "impuesto",
-        "regulacion",
-        "ley",
-        "leyes",
-        "derechos de autor",
-        "propiedad intelectual",
-        "licencia",
-        "datos",
-        "infraestructura",
-        "computacion",
-        "contratacion publica",
-        "normativa",
-        "estandar",
-        # it
-        "finanziament",
-        "sovvenzion",
-        "investiment",
-        "tasse",
-        "imposte",
-        "regolament",
-        "legge",
-        "leggi",
-        "normativ",
-        "diritto d'autore",
-        "diritti d'autore",
-        "proprieta intellettuale",
-        "licenz",
-        "dati",
-        "infrastruttur",
-        "calcolo",
-        "appalt",
-        # nl
-        "financier",
-        "subsidie",
-        "investering",
-        "belasting",
-        "regelgeving",
-        "regulering",
-        "wet",
-        "wetten",
-        "wetgeving",
-        "juridisch",
-        "auteursrecht",
-        "intellectueel eigendom",
-        "licentie",
-        "gegevens",
-        "infrastructuur",
-        "rekenkracht",
-        "aanbesteding",
-        "standaard",
+    FRAMEWORK: _stems(
+        en=(
+            "fund, financ, grant, invest, subsid, budget, money, loan, tax, taxes, taxation, "
+            "fiscal, regulat, law, laws, legal, legislat, rule, act, directive, complian, liabil, "
+            "gdpr, privacy, ip, ipr, intellectual property, copyright, licens, licenc, patent, "
+            "royalt, remunerat, data, dataset, infrastructur, compute, computing, cloud, "
+            "broadband, hpc, supercomput, procure, tender, standard, certif, interoperab, "
+            "public sector, incentive, voucher"
+        ),
+        fr=(
+            "financement, subvention, investiss, impot, impots, reglement, loi, lois, juridique, "
+            "legislati, droit d'auteur, droits d'auteur, propriete intellectuelle, licence, "
+            "donnees, calcul, marche public, marches publics, norme, normes, normalis"
+        ),
+        de=(
+            "finanzier, forderung, foerder, zuschuss, zuschusse, steuer, regulier, gesetz, recht, "
+            "urheberrecht, lizenz, daten, infrastruktur, rechenleistung, beschaffung, vergabe, "
+            "norm, normen"
+        ),
+        es=(
+            "financiacion, financiamiento, subvencion, ayudas, inversion, impuesto, regulacion, "
+            "ley, leyes, derechos de autor, propiedad intelectual, licencia, datos, "
+            "infraestructura, computacion, contratacion publica, normativa, estandar"
+        ),
+        it=(
+            "finanziament, sovvenzion, investiment, tasse, imposte, regolament, legge, leggi, "
+            "normativ, diritto d'autore, diritti d'autore, proprieta intellettuale, licenz, dati, "
+            "infrastruttur, calcolo, appalt"
+        ),
+        nl=(
+            "financier, subsidie, investering, belasting, regelgeving, regulering, wet, wetten, "
+            "wetgeving, juridisch, auteursrecht, intellectueel eigendom, licentie, gegevens, "
+            "infrastructuur, rekenkracht, aanbesteding, standaard"
+        ),
     ),
 }
 

@@ -62,8 +62,8 @@ MIN_NEAREST_SIMILARITY = 0.05
 # k-means restarts on the spectral embedding: more is steadier, fewer is faster.
 KMEANS_RESTARTS = 4
 TITLE_MAX_WORDS = 6
-_CLAUSE_BREAKS = set(',;:.!?()[]{}/|\n–—"“”«»')
 TERMS_SHOWN = 5
+_CLAUSE_BREAKS = set(',;:.!?()[]{}/|\n–—"“”«»')
 
 
 _P = ParamSpec("_P")
