@@ -63,9 +63,10 @@ def wants_json(request: Request) -> bool:
 
 def error_response(request: Request, status_code: int, message: str) -> Response:
     """The same refusal as JSON, an htmx toast, or an error page."""
-    if wants_json(request):
+    is_htmx = request.headers.get("HX-Request") == "true"
+    if request.url.path.startswith("/api/") or (not is_htmx and wants_json(request)):
         return JSONResponse({"detail": message}, status_code=status_code)
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx:
         # htmx does not swap error responses by default; the toast carries the message.
         trigger = json.dumps({"showToast": {"message": message, "level": "error"}})
         return Response(status_code=status_code, headers={"HX-Trigger": trigger})
