@@ -54,6 +54,10 @@ class TooManyRequests(AppError):
     status_code = 429
 
 
+class Unavailable(AppError):
+    status_code = 503
+
+
 def wants_json(request: Request) -> bool:
     """API clients get JSON; browsers navigating get pages."""
     return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
@@ -124,6 +128,7 @@ __all__ = [
     "NotFound",
     "TooLarge",
     "TooManyRequests",
+    "Unavailable",
     "WrongPhase",
     "install_error_handlers",
 ]

@@ -4,9 +4,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from app.clustering import engine
+from app.clustering.embedders import ClusteringEngineUnavailable
 from app.clustering.models import Cluster, ClusterCreate, ClusterUpdate, SuggestRequest
 from app.config import get_settings
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, Unavailable
 from app.limits import clean_description, clean_title
 from app.live.service import record_event
 from app.models_base import utcnow
@@ -295,8 +297,6 @@ def mark_duplicate(
 
 def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, object]:
     """Proposed clusters for a challenge's contributions; nothing is saved."""
-    from app.clustering import engine
-
     session = actor.session
     challenge = get_challenge(db, session, request.challenge_id)
     contributions = [
@@ -309,13 +309,16 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
     if not -1.0 <= request.granularity <= 1.0:
         raise InvalidInput("granularity must be between -1 and 1.", field="granularity")
     texts = [c.text for c in contributions]
-    suggestions = engine.suggest_clusters(
-        texts,
-        categories=session.categories,
-        n_clusters=request.n_clusters,
-        granularity=request.granularity,
-        engine=get_settings().clustering_engine,
-    )
+    try:
+        suggestions = engine.suggest_clusters(
+            texts,
+            categories=session.categories,
+            n_clusters=request.n_clusters,
+            granularity=request.granularity,
+            engine=get_settings().clustering_engine,
+        )
+    except ClusteringEngineUnavailable as exc:
+        raise Unavailable(str(exc)) from exc
     duplicates = engine.find_near_duplicates(texts)
     return {
         "suggestions": [
@@ -335,8 +338,6 @@ def where_does_it_go(
     db: Session, actor: Actor, contribution_id: int
 ) -> tuple[Cluster, float] | None:
     """The existing cluster most similar to a contribution (and how similar), or None."""
-    from app.clustering import engine
-
     session = actor.session
     contribution = db.get(Contribution, contribution_id)
     if contribution is None or contribution.session_id != session.id:

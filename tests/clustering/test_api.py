@@ -143,3 +143,55 @@ def test_clustering_is_allowed_during_the_brainstorm_too(client: TestClient) -> 
     w.phase("brainstorm")
     note = w.contribute(0, 0, "Early gap")
     assert w.cluster(0, "Early cluster", "Ecosystem structure", [note["id"]])["id"]
+
+
+def test_suggest_proposes_clusters_and_saves_nothing(client: TestClient, db: Session) -> None:
+    w = create_workshop(client, participants=2)
+    w.phase("brainstorm")
+    texts = [
+        "More funding for AI training of artists",
+        "Funding for AI training courses for artists",
+        "Copyright remuneration when works train AI models",
+        "Pay creators when their works are used to train AI models",
+        "Shared testbeds for museums and AI start-ups",
+        "Testbeds where museums and AI start-ups prototype together",
+    ]
+    ids = [w.contribute(i % 2, 0, text)["id"] for i, text in enumerate(texts)]
+    w.phase("clustering")
+    response = client.post(
+        w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.f
+    )
+    assert response.status_code == 200
+    suggestions = response.json()["suggestions"]
+    assert sorted(i for s in suggestions for i in s["contribution_ids"]) == sorted(ids)
+    assert all(s["title"] and s["category"] in w.categories for s in suggestions)
+    groups = [set(s["contribution_ids"]) for s in suggestions]
+    assert {ids[0], ids[1]} <= next(g for g in groups if ids[0] in g)
+    assert count(db, Cluster) == 0
+    assert (
+        client.post(
+            w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.p(0)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            w.url("/clusters/suggest"), json={"challenge_id": 4242}, headers=w.f
+        ).status_code
+        == 404
+    )
+
+
+def test_unavailable_engine_is_a_clear_503(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.config import get_settings
+
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    w.contribute(0, 0, "A gap")
+    monkeypatch.setenv("POLICYLAB_CLUSTERING_ENGINE", "semantic")
+    get_settings.cache_clear()
+    response = client.post(
+        w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.f
+    )
+    assert response.status_code == 503
+    assert "not available" in response.json()["detail"]
