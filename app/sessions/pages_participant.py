@@ -367,9 +367,7 @@ def edit_contribution(
 
 
 @router.post("/s/{code}/contributions/{contribution_id}/delete")
-def delete_contribution(
-    code: str, contribution_id: int, request: Request, db: DbDep, form: FormDep
-) -> Response:
+def delete_contribution(code: str, contribution_id: int, request: Request, db: DbDep) -> Response:
     """Delete one of my contributions (while the brainstorm is open)."""
     actor = participant_actor(request, db, code)
     if isinstance(actor, Response):

@@ -1,5 +1,7 @@
 """Refusals on the session pages: the message is shown, the typed text kept, nothing changed."""
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -507,3 +509,24 @@ def test_change_display_name(
     if hx:
         assert 'id="participant-you" href="#your-name" hx-swap-oob="true"' in saved.text
     assert fresh(db).exec(select(Participant.name).order_by(Participant.id)).first() == "Amira B."
+
+
+def test_a_free_text_date_survives_saving_the_settings(
+    client: TestClient, db: Session, workshop: PageWorkshop
+) -> None:
+    workshop.as_facilitator()
+    client.patch(
+        f"/api/v1/sessions/{workshop.code}",
+        json={"lab_date": "14 May 2025, morning"},
+        headers=bearer(workshop.facilitator_token),
+    )
+    page = client.get(f"/s/{workshop.code}/facilitate", headers=PAGE).text
+    assert field_value(page, "lab_date") == "14 May 2025, morning"
+    assert re.search(r'<input id="field-lab_date"[^>]*type="text"', page)
+
+
+def test_add_a_challenge_block_with_htmx_returns_the_form_only(client: TestClient) -> None:
+    response = client.post("/new", data=create_form(action="add_challenge"), headers=HX)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<form id="new-session"')
+    assert 'name="challenges-3-title"' in response.text
