@@ -1,4 +1,4 @@
-"""The `policylab` command: serve, demo, migrate, export, import."""
+"""The `policylab` command: serve, demo, migrate, export, import, purge."""
 
 import argparse
 import json
@@ -118,6 +118,26 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete finished sessions past the retention period."""
+    from app.report.service import purge_once
+
+    days = args.days if args.days is not None else get_settings().session_retention_days
+    if days is None:
+        print(
+            "No retention period: set POLICYLAB_SESSION_RETENTION_DAYS or pass --days.",
+            file=sys.stderr,
+        )
+        return 2
+    engine = _engine()
+    codes = purge_once(engine, days)
+    engine.dispose()
+    print(f"Deleted {len(codes)} finished session(s) not updated for {days} days.")
+    for code in codes:
+        print(f"  {code}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="policylab", description=__doc__)
@@ -153,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="create a session from a JSON export")
     importer.add_argument("file")
     importer.set_defaults(func=cmd_import)
+
+    purge = commands.add_parser("purge", help="delete finished sessions past the retention period")
+    purge.add_argument(
+        "--days", type=int, help="retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)"
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

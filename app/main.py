@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from app.config import Settings, get_settings
 from app.db import DbDep, make_engine, migrate
 from app.errors import install_error_handlers
 from app.live.hub import LiveHub, install_commit_hook
+from app.report.service import purge_periodically
 from app.security import SecurityMiddleware
 from app.templating import make_templates
 
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
         await live.start()
+        purge = asyncio.create_task(purge_periodically(engine, settings))
         yield
+        purge.cancel()
         await live.stop()
         engine.dispose()
 
@@ -68,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.live.api import router as live_api
     from app.matrix.api import router as matrix_api
     from app.matrix.pages import router as matrix_pages
+    from app.report.api import router as report_api
+    from app.report.pages import router as report_pages
     from app.sessions.api import router as sessions_api
     from app.sessions.pages import router as sessions_pages
 
@@ -79,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_pages,
         clustering_pages,
         matrix_pages,
+        report_api,
+        report_pages,
     ):
         app.include_router(router)
 

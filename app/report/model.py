@@ -1,0 +1,632 @@
+"""The report model: one set of dataclasses, built once, that every export format renders.
+
+Nothing in here knows about a file format. Participant names are copied into the model only
+when the facilitator turned names on for the session, so no renderer can leak them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.clustering.models import Cluster
+from app.clustering.service import list_clusters
+from app.matrix.models import LEVEL_LABELS, POLICY_LEVELS, Rating
+from app.matrix.service import CONTESTED_BELOW, MAX_SD, MatrixRow, summarise
+from app.models_base import utcnow
+from app.sessions.models import Challenge, Contribution, Participant, WorkshopSession
+from app.sessions.service import PHASE_LABELS, list_challenges, list_contributions
+
+TOP_PER_CHALLENGE = 3
+# A recommendation lists this many of its contributions in full; the others are named by
+# their number in the appendix, which lists every contribution.
+SOURCES_SHOWN = 6
+UNCATEGORISED = "Uncategorised"
+FACILITATOR_AUTHOR = "Facilitator"
+
+
+@dataclass(slots=True)
+class ContributionItem:
+    """One contribution as the report shows it; merged duplicates hang under their original."""
+
+    id: int
+    number: int
+    challenge_id: int
+    text: str
+    cluster_id: int | None
+    participant_id: int | None
+    author: str | None
+    duplicate_of_id: int | None
+    position: int
+    created_at: datetime
+    duplicates: list[ContributionItem] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Recommendation:
+    """A cluster with its scores: one proposed policy solution."""
+
+    id: int
+    challenge_id: int
+    challenge_number: int
+    rank: int
+    title: str
+    description: str
+    category: str
+    position: int
+    ratings: int
+    relevance_mean: float | None
+    relevance_median: float | None
+    relevance_sd: float | None
+    agreement: float | None
+    policy_levels: dict[str, int]
+    policy_level: str | None
+    relevance_counts: dict[int, int]
+    contested: bool
+    minority_view: str | None
+    level_note: str | None
+    contributions: list[ContributionItem]
+    contribution_count: int
+    origin: str
+    edited: bool | None
+    suggested_title: str | None
+    suggested_contribution_ids: list[int] | None
+    accepted_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        """Short reference used in the chart and the appendix, e.g. “2.3”."""
+        return f"{self.challenge_number}.{self.rank}"
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS.get(self.policy_level or "", "No level yet")
+
+    @property
+    def rated(self) -> bool:
+        return self.ratings > 0
+
+    @property
+    def sources_shown(self) -> list[ContributionItem]:
+        """The contributions printed under the recommendation."""
+        return self.contributions[:SOURCES_SHOWN]
+
+    @property
+    def sources_more(self) -> list[ContributionItem]:
+        """The others (with their duplicates), referred to by number."""
+        more: list[ContributionItem] = []
+        for item in self.contributions[SOURCES_SHOWN:]:
+            more.append(item)
+            more.extend(item.duplicates)
+        return more
+
+    @property
+    def contribution_ids(self) -> list[int]:
+        """Ids of every contribution in the cluster, duplicates after their original."""
+        ids: list[int] = []
+        for item in self.contributions:
+            ids.append(item.id)
+            ids.extend(d.id for d in item.duplicates)
+        return ids
+
+
+@dataclass(slots=True)
+class CategorySection:
+    name: str
+    recommendations: list[Recommendation]
+
+
+@dataclass(slots=True)
+class ChallengeSection:
+    id: int
+    number: int
+    position: int
+    title: str
+    description: str
+    questions: list[str]
+    recommendations: list[Recommendation]
+    categories: list[CategorySection]
+    contributions: list[ContributionItem]
+    unclustered: list[ContributionItem]
+    contribution_count: int
+    rating_count: int
+
+    @property
+    def rated(self) -> list[Recommendation]:
+        return [r for r in self.recommendations if r.rated]
+
+    @property
+    def top(self) -> list[Recommendation]:
+        """The best-ranked rated recommendations, for the executive summary."""
+        return self.rated[:TOP_PER_CHALLENGE]
+
+    @property
+    def unrated_count(self) -> int:
+        return sum(1 for r in self.recommendations if not r.rated)
+
+
+@dataclass(slots=True)
+class ParticipantItem:
+    id: int
+    number: int
+    name: str | None
+    joined_at: datetime
+
+
+@dataclass(slots=True)
+class RatingItem:
+    cluster_id: int
+    participant_id: int
+    participant_number: int
+    relevance: int
+    policy_level: str
+
+
+@dataclass(slots=True)
+class ChallengeFigures:
+    title: str
+    contributions: int
+    clusters: int
+    ratings: int
+
+
+@dataclass(slots=True)
+class Participation:
+    participants: int
+    contributors: int
+    raters: int
+    contributions: int
+    duplicates: int
+    clustered: int
+    unclustered: int
+    clusters: int
+    rated_clusters: int
+    ratings: int
+    per_challenge: list[ChallengeFigures]
+
+
+@dataclass(slots=True)
+class Provenance:
+    """Who made the clusters: the facilitator by hand, or the tool's suggestions."""
+
+    clusters: int
+    manual: int
+    suggested: int
+    suggested_edited: int
+
+    @property
+    def suggested_unchanged(self) -> int:
+        return self.suggested - self.suggested_edited
+
+
+@dataclass(slots=True)
+class Report:
+    code: str
+    title: str
+    phase: str
+    lab_date: str
+    place: str
+    organiser: str
+    show_names: bool
+    show_contributions: bool
+    categories: list[str]
+    created_at: datetime
+    generated_at: datetime
+    challenges: list[ChallengeSection]
+    participants: list[ParticipantItem]
+    ratings: list[RatingItem]
+    participation: Participation
+    provenance: Provenance
+
+    @property
+    def phase_label(self) -> str:
+        return PHASE_LABELS.get(self.phase, self.phase)
+
+    @property
+    def is_final(self) -> bool:
+        return self.phase == "report"
+
+    @property
+    def has_ratings(self) -> bool:
+        return self.participation.ratings > 0
+
+    @property
+    def recommendations(self) -> list[Recommendation]:
+        return [r for c in self.challenges for r in c.recommendations]
+
+    @property
+    def contributions(self) -> list[ContributionItem]:
+        """Every contribution (duplicates included), by challenge, in writing order."""
+        return [item for c in self.challenges for item in c.contributions]
+
+    @property
+    def status_note(self) -> str | None:
+        """Said on the title page when the workshop is still running."""
+        if self.is_final:
+            return None
+        return (
+            f"Provisional: exported during the {self.phase_label} phase. Figures may still change."
+        )
+
+    @property
+    def date_label(self) -> str:
+        return self.lab_date or f"{self.created_at.day} {self.created_at:%B %Y}"
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def minority_view(row: MatrixRow) -> str | None:
+    """A sentence naming the minority when participants disagreed strongly."""
+    if not row.contested:
+        return None
+    counts = row.relevance_counts
+    low = counts.get(1, 0) + counts.get(2, 0)
+    high = counts.get(4, 0) + counts.get(5, 0)
+    if low <= high:
+        return (
+            f"Minority view: {low} of {row.ratings} participants rated this of low relevance "
+            f"(1–2), while {high} rated it high (4–5)."
+        )
+    return (
+        f"Minority view: {high} of {row.ratings} participants rated this highly relevant "
+        f"(4–5), while {low} rated it low (1–2)."
+    )
+
+
+def level_note(row: MatrixRow) -> str | None:
+    """A sentence when no policy level won a majority of three or more ratings."""
+    if row.ratings < 3 or row.policy_level is None:
+        return None
+    if row.policy_levels[row.policy_level] * 2 > row.ratings:
+        return None
+    split = ", ".join(
+        f"{LEVEL_LABELS[level]} {row.policy_levels[level]}"
+        for level in reversed(POLICY_LEVELS)
+        if row.policy_levels[level]
+    )
+    return f"No majority on the policy level ({split}); the more local level wins a tie."
+
+
+def _is_edited(cluster: Cluster, member_ids: list[int]) -> bool | None:
+    if cluster.origin != "suggested":
+        return None
+    if cluster.suggested_title is not None and cluster.title != cluster.suggested_title:
+        return True
+    return bool(
+        cluster.suggested_contribution_ids is not None
+        and sorted(cluster.suggested_contribution_ids) != sorted(member_ids)
+    )
+
+
+def _contribution_items(
+    contributions: list[Contribution], authors: dict[int, str] | None
+) -> dict[int, ContributionItem]:
+    items: dict[int, ContributionItem] = {}
+    for number, c in enumerate(contributions, start=1):
+        author = None
+        if authors is not None:
+            author = (
+                FACILITATOR_AUTHOR
+                if c.participant_id is None
+                else authors.get(c.participant_id, "Participant")
+            )
+        items[c.id] = ContributionItem(  # type: ignore[index]
+            id=c.id,  # type: ignore[arg-type]
+            number=number,
+            challenge_id=c.challenge_id,
+            text=c.text,
+            cluster_id=c.cluster_id,
+            participant_id=c.participant_id,
+            author=author,
+            duplicate_of_id=c.duplicate_of_id,
+            position=c.position,
+            created_at=c.created_at,
+        )
+    return items
+
+
+def _nest_duplicates(items: list[ContributionItem]) -> list[ContributionItem]:
+    """Originals in order; each duplicate listed under its original when both are here."""
+    for item in items:
+        item.duplicates = []
+    present = {item.id: item for item in items}
+    top: list[ContributionItem] = []
+    for item in items:
+        original = present.get(item.duplicate_of_id) if item.duplicate_of_id else None
+        if original is not None and original is not item:
+            original.duplicates.append(item)
+        else:
+            top.append(item)
+    return top
+
+
+def ranked_rows(
+    challenges: list[Challenge], clusters: list[Cluster], ratings: Sequence[Any]
+) -> list[MatrixRow]:
+    """`compute_matrix` on ratings already loaded as plain rows.
+
+    Loading 15,000 `Rating` objects takes longer than building the whole report, so the
+    report reads plain columns and aggregates them with the matrix's own `summarise`; the
+    order is `compute_matrix`'s, and a test keeps the two in step.
+    """
+    by_cluster: dict[int, list[Any]] = {}
+    for rating in ratings:
+        by_cluster.setdefault(rating.cluster_id, []).append(rating)
+    challenge_order = {c.id: i for i, c in enumerate(challenges)}
+    rows = [summarise(c, by_cluster.get(c.id, [])) for c in clusters]  # type: ignore[arg-type]
+    rows.sort(
+        key=lambda r: (
+            challenge_order.get(r.challenge_id, 0),
+            r.relevance_mean is None,
+            -(r.relevance_mean or 0.0),
+            -r.ratings,
+        )
+    )
+    rank_in_challenge: Counter[int] = Counter()
+    for row in rows:
+        rank_in_challenge[row.challenge_id] += 1
+        row.rank = rank_in_challenge[row.challenge_id]
+    return rows
+
+
+def build_report(db: Session, session: WorkshopSession) -> Report:
+    """Gather everything about `session` into one `Report`, in any phase."""
+    challenges = list_challenges(db, session)
+    contributions = list_contributions(db, session)
+    participants = list(
+        db.exec(
+            select(Participant)
+            .where(Participant.session_id == session.id)
+            .order_by(col(Participant.id))
+        )
+    )
+    clusters = {c.id: c for c in list_clusters(db, session)}
+    rating_rows = db.exec(
+        select(Rating.cluster_id, Rating.participant_id, Rating.relevance, Rating.policy_level)
+        .where(Rating.session_id == session.id)
+        .order_by(col(Rating.id))
+    ).all()
+    rows = ranked_rows(challenges, list(clusters.values()), rating_rows)
+
+    numbers = {p.id: i for i, p in enumerate(participants, start=1)}
+    authors = (
+        {p.id: (p.name or f"Participant {numbers[p.id]}") for p in participants}  # type: ignore[misc]
+        if session.show_names
+        else None
+    )
+    items = _contribution_items(contributions, authors)
+    by_cluster: dict[int, list[ContributionItem]] = {}
+    by_challenge: dict[int, list[ContributionItem]] = {}
+    for item in items.values():
+        by_challenge.setdefault(item.challenge_id, []).append(item)
+        if item.cluster_id is not None:
+            by_cluster.setdefault(item.cluster_id, []).append(item)
+
+    challenge_numbers = {c.id: i for i, c in enumerate(challenges, start=1)}
+    recommendations: dict[int, list[Recommendation]] = {}
+    for row in rows:
+        cluster = clusters[row.id]
+        members = sorted(by_cluster.get(row.id, []), key=lambda i: (i.position, i.id))
+        recommendations.setdefault(row.challenge_id, []).append(
+            Recommendation(
+                id=row.id,
+                challenge_id=row.challenge_id,
+                challenge_number=challenge_numbers.get(row.challenge_id, 0),
+                rank=row.rank,
+                title=row.title,
+                description=row.description,
+                category=row.category,
+                position=cluster.position,
+                ratings=row.ratings,
+                relevance_mean=row.relevance_mean,
+                relevance_median=row.relevance_median,
+                relevance_sd=row.relevance_sd,
+                agreement=row.agreement,
+                policy_levels=dict(row.policy_levels),
+                policy_level=row.policy_level,
+                relevance_counts=dict(row.relevance_counts),
+                contested=row.contested,
+                minority_view=minority_view(row),
+                level_note=level_note(row),
+                contributions=_nest_duplicates(members),
+                contribution_count=len(members),
+                origin=cluster.origin,
+                edited=_is_edited(cluster, [m.id for m in members]),
+                suggested_title=cluster.suggested_title,
+                suggested_contribution_ids=cluster.suggested_contribution_ids,
+                accepted_at=cluster.accepted_at,
+            )
+        )
+
+    ratings_by_challenge: Counter[int] = Counter()
+    for cluster_id, *_ in rating_rows:
+        cluster = clusters.get(cluster_id)
+        if cluster is not None:
+            ratings_by_challenge[cluster.challenge_id] += 1
+
+    sections: list[ChallengeSection] = []
+    for challenge in challenges:
+        ranked = recommendations.get(challenge.id, [])  # type: ignore[arg-type]
+        own = by_challenge.get(challenge.id, [])  # type: ignore[arg-type]
+        sections.append(
+            ChallengeSection(
+                id=challenge.id,  # type: ignore[arg-type]
+                number=challenge_numbers[challenge.id],
+                position=challenge.position,
+                title=challenge.title,
+                description=challenge.description,
+                questions=list(challenge.questions),
+                recommendations=ranked,
+                categories=_by_category(ranked, session.categories),
+                contributions=own,
+                unclustered=_nest_duplicates([i for i in own if i.cluster_id is None]),
+                contribution_count=len(own),
+                rating_count=ratings_by_challenge[challenge.id],  # type: ignore[index]
+            )
+        )
+
+    all_recs = [r for s in sections for r in s.recommendations]
+    suggested = [r for r in all_recs if r.origin == "suggested"]
+    provenance = Provenance(
+        clusters=len(all_recs),
+        manual=len(all_recs) - len(suggested),
+        suggested=len(suggested),
+        suggested_edited=sum(1 for r in suggested if r.edited),
+    )
+    participation = Participation(
+        participants=len(participants),
+        contributors=len({c.participant_id for c in contributions if c.participant_id}),
+        raters=len({participant_id for _, participant_id, _, _ in rating_rows}),
+        contributions=len(contributions),
+        duplicates=sum(1 for c in contributions if c.duplicate_of_id is not None),
+        clustered=sum(1 for c in contributions if c.cluster_id is not None),
+        unclustered=sum(1 for c in contributions if c.cluster_id is None),
+        clusters=len(all_recs),
+        rated_clusters=sum(1 for r in all_recs if r.rated),
+        ratings=len(rating_rows),
+        per_challenge=[
+            ChallengeFigures(s.title, s.contribution_count, len(s.recommendations), s.rating_count)
+            for s in sections
+        ],
+    )
+    return Report(
+        code=session.code,
+        title=session.title,
+        phase=session.phase,
+        lab_date=session.lab_date,
+        place=session.place,
+        organiser=session.organiser,
+        show_names=session.show_names,
+        show_contributions=session.show_contributions,
+        categories=list(session.categories),
+        created_at=session.created_at,
+        generated_at=utcnow(),
+        challenges=sections,
+        participants=[
+            ParticipantItem(
+                id=p.id,  # type: ignore[arg-type]
+                number=numbers[p.id],
+                name=(p.name or None) if session.show_names else None,
+                joined_at=p.created_at,
+            )
+            for p in participants
+        ],
+        ratings=[
+            RatingItem(
+                cluster_id=cluster_id,
+                participant_id=participant_id,
+                participant_number=numbers.get(participant_id, 0),
+                relevance=relevance,
+                policy_level=policy_level,
+            )
+            for cluster_id, participant_id, relevance, policy_level in rating_rows
+        ],
+        participation=participation,
+        provenance=provenance,
+    )
+
+
+def _by_category(ranked: list[Recommendation], categories: list[str]) -> list[CategorySection]:
+    """The session's categories in their order (empty ones too), then any others found."""
+    names = list(categories)
+    for rec in ranked:
+        if rec.category not in names:
+            names.append(rec.category)
+    return [
+        CategorySection(name or UNCATEGORISED, [r for r in ranked if r.category == name])
+        for name in names
+    ]
+
+
+# --- wording shared by every format --------------------------------------------------------
+
+AGREEMENT_NOTE = (
+    f"Agreement is 1 − σ/{MAX_SD:g}, where σ is the population standard deviation of the "
+    "relevance scores. On a 1–5 scale σ is at most 2, so agreement runs from 0 % (the room "
+    "split between 1 and 5) to 100 % (everyone gave the same score). Below "
+    f"{round(CONTESTED_BELOW * 100)} %, with at least three ratings, the report names the "
+    "minority view."
+)
+
+
+def methodology(report: Report) -> list[str]:
+    """The methodology section as paragraphs of plain text."""
+    p = report.participation
+    prov = report.provenance
+    paragraphs = [
+        "The lab followed the policy-lab method in three phases. In the reverse brainstorm, "
+        "participants wrote down, per challenge, the gaps in today's policies and the "
+        "interventions that are missing. In the clustering phase these contributions were "
+        "grouped into an affinity diagram: each cluster of similar contributions was named as "
+        "a proposed policy solution and filed under a category. In the matrix phase every "
+        "participant scored each proposed solution on its relevance (1 = not relevant, "
+        "5 = essential) and on the policy level it targets: local & regional, national or EU.",
+        "Relevance is reported as the mean and the median of the scores. The policy level of "
+        "a recommendation is the level chosen most often; a tie goes to the more local level. "
+        "Within each challenge, recommendations are ranked by mean relevance, then by the "
+        "number of ratings. " + AGREEMENT_NOTE,
+        f"{_count(p.participants, 'participant')} joined the lab; "
+        f"{p.contributors} of them wrote {_count(p.contributions, 'contribution')} "
+        f"and {p.raters} gave {_count(p.ratings, 'rating')} "
+        f"of {_count(p.clusters, 'proposed solution')}.",
+    ]
+    if prov.clusters:
+        if prov.suggested:
+            paragraphs.append(
+                f"Of the {_count(prov.clusters, 'cluster')}, {prov.suggested} started as "
+                f"suggestions made by the tool; the facilitator edited {prov.suggested_edited} "
+                f"of those (title or contributions) and created {prov.manual} by hand."
+            )
+        else:
+            paragraphs.append(
+                f"All {_count(prov.clusters, 'cluster')} were formed by the facilitator by hand."
+            )
+    if p.duplicates:
+        paragraphs.append(
+            f"{_count(p.duplicates, 'contribution')} saying the same as another were merged "
+            "as duplicates; they are kept in the report under the contribution they repeat."
+        )
+    paragraphs.append(
+        "Contributions are shown with their authors' names, as agreed for this lab."
+        if report.show_names
+        else "Contributions and ratings are anonymous: no participant is named in this report."
+    )
+    return paragraphs
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def fmt_num(value: float | None, digits: int = 1) -> str:
+    """A score for people: one decimal, or a dash when there is none."""
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)} %"
+
+
+def more_sources(rec: Recommendation) -> str:
+    """“… and 4 more in the appendix: #12, #31, #40, #57.” (empty when all are shown)"""
+    more = rec.sources_more
+    if not more:
+        return ""
+    numbers = ", ".join(f"#{item.number}" for item in sorted(more, key=lambda i: i.number))
+    return f"… and {len(more)} more in the appendix: {numbers}."
+
+
+def level_distribution(rec: Recommendation) -> str:
+    """“EU 5 · National 3 · Local & regional 1”."""
+    if not rec.ratings:
+        return "—"
+    return " · ".join(
+        f"{LEVEL_LABELS[level]} {rec.policy_levels.get(level, 0)}"
+        for level in reversed(POLICY_LEVELS)
+    )

@@ -1,0 +1,77 @@
+"""The report as a standalone HTML document (also the source of the PDF)."""
+
+import base64
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.config import get_settings
+from app.report.chart import chart_svg
+from app.report.model import (
+    ChallengeSection,
+    Report,
+    fmt_num,
+    fmt_pct,
+    level_distribution,
+    methodology,
+    more_sources,
+)
+
+
+@lru_cache(maxsize=4)
+def _environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["num"] = fmt_num
+    env.filters["pct"] = fmt_pct
+    env.filters["distribution"] = level_distribution
+    env.filters["more_sources"] = more_sources
+    return env
+
+
+def _chart(section: ChallengeSection, categories: list[str], as_image: bool) -> str | None:
+    svg = chart_svg(section, categories)
+    if svg is None or not as_image:
+        return svg
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(static_dir: Path) -> str:
+    """report.css with its custom properties substituted: WeasyPrint resolves `var()` for
+    every element, which costs seconds on a large report."""
+    css = (static_dir / "css" / "report.css").read_text(encoding="utf-8")
+    root = re.search(r":root\s*\{[^}]*\}", css)
+    if root is None:
+        return css
+    variables = dict(re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", root[0]))
+    css = css[: root.start()] + css[root.end() :]
+    return re.sub(r"var\((--[\w-]+)\)", lambda m: variables.get(m[1], m[0]), css)
+
+
+def render_html(report: Report, *, chart_images: bool = False) -> str:
+    """The whole report as one HTML page with its styles and charts inlined.
+
+    With `chart_images` the charts are `<img>` data URIs instead of inline SVG: WeasyPrint
+    then draws each as one image instead of styling hundreds of elements.
+    """
+    settings = get_settings()
+    template = _environment(settings.templates_dir).get_template("report/document.html")
+    recs = {rec.id: rec for rec in report.recommendations}
+    return template.render(
+        r=report,
+        p=report.participation,
+        css=_stylesheet(settings.static_dir),
+        charts={c.id: _chart(c, report.categories, chart_images) for c in report.challenges},
+        chart_images=chart_images,
+        methodology=methodology(report),
+        recs=recs,
+        numbers={item.id: item.number for item in report.contributions},
+        generated=f"{report.generated_at.day} {report.generated_at:%B %Y, %H:%M} UTC",
+    )
