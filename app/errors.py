@@ -73,7 +73,11 @@ def error_response(request: Request, status_code: int, message: str) -> Response
     if is_htmx:
         # htmx does not swap error responses by default; the toast carries the message.
         trigger = json.dumps({"showToast": {"message": message, "level": "error"}})
-        return Response(status_code=status_code, headers={"HX-Trigger": trigger})
+        # HX-Reswap: none keeps the requesting region as it is (htmx is configured to swap
+        # some 4xx answers, which carry a re-rendered form; this one carries only a toast).
+        return Response(
+            status_code=status_code, headers={"HX-Trigger": trigger, "HX-Reswap": "none"}
+        )
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,

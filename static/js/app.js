@@ -353,10 +353,9 @@
     } catch (e) {
       return; // storage blocked: nothing to restore or keep
     }
-    var timer = null;
     field.addEventListener("input", function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(function () {
+      window.clearTimeout(field._draftTimer);
+      field._draftTimer = window.setTimeout(function () {
         try {
           if (field.value) {
             window.localStorage.setItem(key, field.value);
@@ -373,6 +372,8 @@
   function clearDrafts(form) {
     if (!form || !form.querySelectorAll) return;
     form.querySelectorAll("[data-draft]").forEach(function (field) {
+      // A save still pending from the last keystrokes would bring the sent text back.
+      window.clearTimeout(field._draftTimer);
       try {
         window.localStorage.removeItem(draftKey(field));
       } catch (e) {
