@@ -1,16 +1,16 @@
 """The facilitator's report page: preview, downloads in every format, deleting the session."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from app.db import DbDep
 from app.report import service
 from app.report.chart import chart_svg
 from app.report.model import build_report
 from app.sessions import service as sessions
-from app.sessions.auth import FacilitatorDep, cookie_name, normalise_code
+from app.sessions.auth import Actor, cookie_name, normalise_code
+from app.sessions.page_utils import FormDep, facilitator_actor, form_text, no_store, see_other
+from app.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -28,13 +28,11 @@ DOWNLOADS = [
 def _page(
     request: Request,
     db: DbDep,
-    actor: FacilitatorDep,
+    actor: Actor,
     *,
     confirm_error: str | None = None,
     status_code: int = 200,
-) -> HTMLResponse:
-    from app.templating import render
-
+) -> Response:
     session = actor.session
     report = build_report(db, session)
     return render(
@@ -58,25 +56,23 @@ def _page(
             ],
             "confirm_error": confirm_error,
         },
+        block="delete_form" if confirm_error else None,
         status_code=status_code,
     )
 
 
-@router.get("/s/{code}/facilitate/report", response_class=HTMLResponse)
-def report_page(request: Request, actor: FacilitatorDep, db: DbDep) -> HTMLResponse:
+@router.get("/s/{code}/facilitate/report")
+def report_page(code: str, request: Request, db: DbDep) -> Response:
     """Preview of the report with a download button per format."""
-    return _page(request, db, actor)
+    return no_store(_page(request, db, facilitator_actor(request, db, code)))
 
 
-@router.post("/s/{code}/facilitate/report/delete", response_model=None)
-def delete_session(
-    request: Request,
-    actor: FacilitatorDep,
-    db: DbDep,
-    confirm_code: Annotated[str, Form()] = "",
-) -> Response:
+@router.post("/s/{code}/facilitate/report/delete")
+def delete_session(code: str, request: Request, db: DbDep, form: FormDep) -> Response:
     """Delete the session and all its data once the facilitator has typed its code."""
+    actor = facilitator_actor(request, db, code)
     session = actor.session
+    confirm_code = form_text(form, "confirm_code")
     if normalise_code(confirm_code) != session.code:
         message = (
             f"Type the session code {session.code} to confirm."
@@ -86,8 +82,6 @@ def delete_session(
         return _page(request, db, actor, confirm_error=message, status_code=422)
     code = session.code
     sessions.delete_session(db, session)
-    response = RedirectResponse(f"/?deleted={code}", status_code=303)
+    response = see_other(request, f"/?deleted={code}")
     response.delete_cookie(cookie_name(code), path="/")
-    if request.headers.get("HX-Request") == "true":
-        response.headers["HX-Redirect"] = f"/?deleted={code}"
     return response
