@@ -5,6 +5,7 @@ import io
 
 from docx import Document
 from docx.document import Document as DocumentType
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -23,6 +24,8 @@ from app.report.model import (
 
 ACCENT = RGBColor(0x16, 0x3F, 0x6E)
 MUTED = RGBColor(0x5B, 0x61, 0x69)
+APPENDIX_ENTRY = "Appendix entry"
+APPENDIX_KEY = "Appendix key"
 CHART_WIDTH = Cm(16.5)
 
 
@@ -45,6 +48,22 @@ def _field(paragraph, instruction: str, placeholder: str = "") -> None:  # type:
     shown._r.append(end)
 
 
+# Style ids of python-docx's default template, looked up once: resolving a style by name
+# scans every style and costs seconds over a few thousand paragraphs.
+_STYLE_IDS: dict[str, str] = {}
+
+
+def _para(document: DocumentType, text: str = "", style: str | None = None):  # type: ignore[no-untyped-def]
+    """A paragraph in `style` (a style name of the document)."""
+    paragraph = document.add_paragraph(text)
+    if style is not None:
+        style_id = _STYLE_IDS.get(style)
+        if style_id is None:
+            style_id = _STYLE_IDS[style] = document.styles[style].style_id
+        paragraph._p.style = style_id
+    return paragraph
+
+
 def _setup_styles(document: DocumentType) -> None:
     styles = document.styles
     normal = styles["Normal"]
@@ -59,6 +78,19 @@ def _setup_styles(document: DocumentType) -> None:
     styles["Heading 3"].paragraph_format.space_before = Pt(10)
     for name in ("List Bullet", "List Bullet 2"):
         styles[name].paragraph_format.space_after = Pt(1)
+    # Editable styles of the appendix: a hanging number, compact lines.
+    entry = styles.add_style(APPENDIX_ENTRY, WD_STYLE_TYPE.PARAGRAPH)
+    entry.base_style = normal
+    entry.font.size = Pt(9)
+    entry.paragraph_format.left_indent = Cm(1)
+    entry.paragraph_format.first_line_indent = Cm(-1)
+    entry.paragraph_format.tab_stops.add_tab_stop(Cm(1))
+    entry.paragraph_format.space_after = Pt(2)
+    key = styles.add_style(APPENDIX_KEY, WD_STYLE_TYPE.PARAGRAPH)
+    key.base_style = normal
+    key.font.size = Pt(8.5)
+    key.font.color.rgb = MUTED
+    key.paragraph_format.space_after = Pt(0)
     # Ask Word to refresh fields (table of contents, page count) when the file opens.
     settings = document.settings.element
     update = OxmlElement("w:updateFields")
@@ -91,10 +123,8 @@ def _cover(document: DocumentType, report: Report) -> None:
     run = eyebrow.add_run("POLICY LAB REPORT")
     run.bold = True
     run.font.color.rgb = MUTED
-    document.add_paragraph(report.title, style="Title")
-    document.add_paragraph(
-        "Prioritised policy recommendations from a co-creation workshop", style="Subtitle"
-    )
+    _para(document, report.title, "Title")
+    _para(document, "Prioritised policy recommendations from a co-creation workshop", "Subtitle")
     meta = [("Date", report.date_label)]
     if report.place:
         meta.append(("Place", report.place))
@@ -115,7 +145,7 @@ def _cover(document: DocumentType, report: Report) -> None:
         head.bold = True
         line.add_run(value)
     if report.status_note:
-        note = document.add_paragraph(style="Intense Quote")
+        note = _para(document, "", "Intense Quote")
         note.add_run(report.status_note).bold = True
     footer = document.add_paragraph()
     small = footer.add_run(
@@ -127,7 +157,7 @@ def _cover(document: DocumentType, report: Report) -> None:
 
 
 def _toc(document: DocumentType) -> None:
-    heading = document.add_paragraph("Contents", style="TOC Heading")
+    heading = _para(document, "Contents", "TOC Heading")
     heading.paragraph_format.page_break_before = True
     _field(
         document.add_paragraph(),
@@ -153,7 +183,7 @@ def _table(document: DocumentType, header: list[str], rows: list[list[str]], wid
 
 
 def _summary(document: DocumentType, report: Report) -> None:
-    document.add_heading("Executive summary", level=1)
+    _para(document, "Executive summary", "Heading 1")
     p = report.participation
     if report.has_ratings:
         document.add_paragraph(
@@ -166,12 +196,12 @@ def _summary(document: DocumentType, report: Report) -> None:
             "Nothing has been rated yet, so there are no prioritised recommendations so far."
         )
     for c in report.challenges:
-        document.add_heading(f"Challenge {c.number}: {c.title}", level=3)
+        _para(document, f"Challenge {c.number}: {c.title}", "Heading 3")
         if not c.top:
             document.add_paragraph("Nothing rated yet.")
             continue
         for rec in c.top:
-            item = document.add_paragraph(style="List Number")
+            item = _para(document, "", "List Number")
             item.add_run(rec.title).bold = True
             item.add_run(
                 f" — {rec.level_label}; relevance {fmt_num(rec.relevance_mean)}, "
@@ -180,7 +210,7 @@ def _summary(document: DocumentType, report: Report) -> None:
 
 
 def _methodology(document: DocumentType, report: Report) -> None:
-    document.add_heading("Methodology", level=1)
+    _para(document, "Methodology", "Heading 1")
     for paragraph in methodology(report):
         document.add_paragraph(paragraph)
     p = report.participation
@@ -193,19 +223,19 @@ def _methodology(document: DocumentType, report: Report) -> None:
 
 def _sources(document: DocumentType, items: list[ContributionItem]) -> None:
     for item in items:
-        line = document.add_paragraph(style="List Bullet")
+        line = _para(document, "", "List Bullet")
         line.add_run(item.text)
         if item.author:
             author = line.add_run(f" — {item.author}")
             author.italic = True
         for d in item.duplicates:
-            sub = document.add_paragraph(style="List Bullet 2")
+            sub = _para(document, "", "List Bullet 2")
             sub.add_run("Merged duplicate: ").italic = True
             sub.add_run(d.text + (f" — {d.author}" if d.author else ""))
 
 
 def _recommendation(document: DocumentType, rec: Recommendation) -> None:
-    heading = document.add_heading(level=4)
+    heading = _para(document, "", "Heading 4")
     heading.add_run(f"{rec.rank}. {rec.title}")
     heading.add_run(f"  [{rec.level_label}]").font.color.rgb = MUTED
     if rec.description:
@@ -227,11 +257,11 @@ def _recommendation(document: DocumentType, rec: Recommendation) -> None:
         if label != "Level":
             figures.add_run("    ")
     if rec.minority_view:
-        note = document.add_paragraph(style="Intense Quote")
+        note = _para(document, "", "Intense Quote")
         note.add_run("Participants disagreed strongly. ").bold = True
         note.add_run(rec.minority_view)
     if rec.level_note:
-        document.add_paragraph(rec.level_note, style="Quote")
+        _para(document, rec.level_note, "Quote")
     if rec.contributions:
         label = document.add_paragraph()
         label.add_run(f"Contributions behind it ({rec.contribution_count})").bold = True
@@ -239,13 +269,13 @@ def _recommendation(document: DocumentType, rec: Recommendation) -> None:
 
 
 def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> None:
-    document.add_heading(f"Challenge {c.number}: {c.title}", level=1)
+    _para(document, f"Challenge {c.number}: {c.title}", "Heading 1")
     if c.description:
-        document.add_paragraph(c.description, style="Quote")
+        _para(document, c.description, "Quote")
     if c.questions:
         document.add_paragraph().add_run("Guiding questions").bold = True
         for q in c.questions:
-            document.add_paragraph(q, style="List Bullet")
+            _para(document, q, "List Bullet")
     document.add_paragraph(
         f"{c.contribution_count} contributions · {len(c.recommendations)} recommendations · "
         f"{c.rating_count} ratings"
@@ -253,7 +283,7 @@ def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> N
     png = chart_png(c, report.categories)
     if png is not None:
         document.add_picture(io.BytesIO(png), width=CHART_WIDTH)
-        caption = document.add_paragraph(style="Caption")
+        caption = _para(document, "", "Caption")
         caption.add_run(
             f"Figure {c.number}. Relevance × policy-level matrix: each recommendation at its "
             "mean relevance, in the row of its most chosen policy level; the number is its "
@@ -268,38 +298,37 @@ def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> N
     for category in c.categories:
         if not category.recommendations:
             continue
-        document.add_heading(category.name, level=2)
+        _para(document, category.name, "Heading 2")
         for rec in category.recommendations:
             _recommendation(document, rec)
 
 
 def _appendix(document: DocumentType, report: Report) -> None:
-    document.add_heading("Appendix: all contributions", level=1)
+    _para(document, "Appendix: all contributions", "Heading 1")
     document.add_paragraph(
-        "Every contribution of the reverse brainstorm, clustered or not, with the "
-        "recommendation it went into (numbered challenge.rank)."
+        "Every contribution of the reverse brainstorm, clustered or not, in the order it was "
+        "written. The arrow points to the recommendation it went into, numbered "
+        "challenge.rank."
     )
     if not report.contributions:
         document.add_paragraph("No contributions have been collected yet.")
     recs = {r.id: r for r in report.recommendations}
     numbers = {item.id: item.number for item in report.contributions}
-    header = ["#", "Contribution", "Recommendation"] + (["Author"] if report.show_names else [])
     for c in report.challenges:
         if not c.contributions:
             continue
-        document.add_heading(f"Challenge {c.number}: {c.title}", level=3)
-        rows = []
+        _para(document, f"Challenge {c.number}: {c.title}", "Heading 3")
+        for rec in c.recommendations:
+            _para(document, f"{rec.label}  {rec.title}", APPENDIX_KEY)
         for item in c.contributions:
             rec = recs.get(item.cluster_id or 0)
-            text = item.text
+            text = f"{item.number}.\t{item.text}"
+            if item.author:
+                text += f" — {item.author}"
             if item.duplicate_of_id:
                 text += f" (duplicate of #{numbers.get(item.duplicate_of_id, '?')})"
-            row = [str(item.number), text, f"{rec.label} {rec.title}" if rec else "not clustered"]
-            if report.show_names:
-                row.append(item.author or "")
-            rows.append(row)
-        widths = [Cm(1.1), Cm(9), Cm(6.5)] if not report.show_names else None
-        _table(document, header, rows, widths)
+            text += f"  → {rec.label}" if rec else "  → not clustered"
+            _para(document, text, APPENDIX_ENTRY)
 
 
 def render_docx(report: Report) -> bytes:

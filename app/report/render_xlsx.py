@@ -16,14 +16,14 @@ from app.report.model import Report
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="163F6E")
 WRAP = Alignment(wrap_text=True, vertical="top")
-NUMBER_FORMATS = {"score": "0.00", "pct": "0%", "int": "0"}
+NUMBER_FORMATS = {"score": "0.00", "pct": "0%"}
 
 # (header, width, number format or None)
 RECOMMENDATION_COLUMNS = [
-    ("Challenge #", 11, "int"),
+    ("Challenge #", 11, None),
     ("Challenge", 28, None),
     ("Category", 24, None),
-    ("Rank", 7, "int"),
+    ("Rank", 7, None),
     ("Recommendation", 44, None),
     ("Description", 40, None),
     ("Policy level", 16, None),
@@ -31,44 +31,50 @@ RECOMMENDATION_COLUMNS = [
     ("Relevance median", 10, "score"),
     ("Relevance SD", 10, "score"),
     ("Agreement", 11, "pct"),
-    ("Ratings", 9, "int"),
-    ("EU", 7, "int"),
-    ("National", 9, "int"),
-    ("Local & regional", 10, "int"),
+    ("Ratings", 9, None),
+    ("EU", 7, None),
+    ("National", 9, None),
+    ("Local & regional", 10, None),
     ("Contested", 10, None),
     ("Minority view", 40, None),
-    ("Contributions", 12, "int"),
+    ("Contributions", 12, None),
     ("Origin", 11, None),
-    ("Cluster id", 10, "int"),
+    ("Cluster id", 10, None),
 ]
 RATING_COLUMNS = [
-    ("Challenge #", 11, "int"),
-    ("Rank", 7, "int"),
+    ("Challenge #", 11, None),
+    ("Rank", 7, None),
     ("Recommendation", 44, None),
     ("Participant", 12, None),
-    ("Relevance", 10, "int"),
+    ("Relevance", 10, None),
     ("Policy level", 16, None),
-    ("Cluster id", 10, "int"),
+    ("Cluster id", 10, None),
 ]
 CONTRIBUTION_COLUMNS = [
-    ("#", 7, "int"),
-    ("Challenge #", 11, "int"),
+    ("#", 7, None),
+    ("Challenge #", 11, None),
     ("Challenge", 28, None),
     ("Contribution", 60, None),
     ("Recommendation ref", 14, None),
     ("Recommendation", 44, None),
-    ("Duplicate of #", 12, "int"),
-    ("Contribution id", 14, "int"),
+    ("Duplicate of #", 12, None),
+    ("Contribution id", 14, None),
 ]
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+def _cell(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None) -> Any:
+    """The value as written: plain where openpyxl's defaults are right (fast), else a cell."""
     if isinstance(value, str):
+        if not value.startswith("="):
+            return value
         # openpyxl takes a string starting with “=” for a formula: participants' text never is.
+        cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
-    if number_format and value is not None:
-        cell.number_format = NUMBER_FORMATS[number_format]
+        return cell
+    if number_format is None or value is None:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = NUMBER_FORMATS[number_format]
     return cell
 
 
@@ -197,7 +203,7 @@ def render_xlsx(report: Report) -> bytes:
     _sheet(
         workbook,
         "Participation",
-        [("Scope", 36, None), ("Figure", 34, None), ("Value", 10, "int")],
+        [("Scope", 36, None), ("Figure", 34, None), ("Value", 10, None)],
         figures,
     )
     workbook.properties.title = report.title
