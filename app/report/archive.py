@@ -163,8 +163,8 @@ def _check_references(archive: Archive) -> None:
         if item.participant_id is not None and item.participant_id not in participants:
             raise InvalidInput(f"Contribution {item.id} refers to a missing participant.")
         if item.cluster_id is not None:
-            cluster = clusters.get(item.cluster_id)
-            if cluster is None or cluster.challenge_id != item.challenge_id:
+            home = clusters.get(item.cluster_id)
+            if home is None or home.challenge_id != item.challenge_id:
                 raise InvalidInput(f"Contribution {item.id} refers to a missing cluster.")
         if item.duplicate_of_id is not None and item.duplicate_of_id not in contributions:
             raise InvalidInput(f"Contribution {item.id} is a duplicate of a missing one.")

@@ -395,7 +395,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
     rows = ranked_rows(challenges, list(clusters.values()), rating_rows)
 
     numbers = {p.id: i for i, p in enumerate(participants, start=1)}
-    authors = (
+    authors: dict[int, str] | None = (
         {p.id: (p.name or f"Participant {numbers[p.id]}") for p in participants}  # type: ignore[misc]
         if session.show_names
         else None
@@ -446,9 +446,9 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
 
     ratings_by_challenge: Counter[int] = Counter()
     for cluster_id, *_ in rating_rows:
-        cluster = clusters.get(cluster_id)
-        if cluster is not None:
-            ratings_by_challenge[cluster.challenge_id] += 1
+        rated = clusters.get(cluster_id)
+        if rated is not None:
+            ratings_by_challenge[rated.challenge_id] += 1
 
     sections: list[ChallengeSection] = []
     for challenge in challenges:

@@ -97,7 +97,7 @@ def render_csv(report: Report) -> bytes:
     recs = {r.id: r for r in report.recommendations}
     for c in report.challenges:
         for item in c.contributions:
-            rec = recs.get(item.cluster_id or 0)
+            where = recs.get(item.cluster_id or 0)
             row = [
                 item.number,
                 item.id,
@@ -105,8 +105,8 @@ def render_csv(report: Report) -> bytes:
                 c.title,
                 item.text,
                 item.cluster_id or "",
-                rec.label if rec else "",
-                rec.title if rec else "",
+                where.label if where else "",
+                where.title if where else "",
                 item.duplicate_of_id or "",
             ]
             if report.show_names:

@@ -20,6 +20,7 @@ from app.report.model import (
     fmt_pct,
     level_distribution,
     methodology,
+    more_sources,
 )
 
 ACCENT = RGBColor(0x16, 0x3F, 0x6E)
@@ -263,9 +264,12 @@ def _recommendation(document: DocumentType, rec: Recommendation) -> None:
     if rec.level_note:
         _para(document, rec.level_note, "Quote")
     if rec.contributions:
-        label = document.add_paragraph()
-        label.add_run(f"Contributions behind it ({rec.contribution_count})").bold = True
-        _sources(document, rec.contributions)
+        sources = document.add_paragraph()
+        sources.add_run(f"Contributions behind it ({rec.contribution_count})").bold = True
+        _sources(document, rec.sources_shown)
+        if rec.sources_more:
+            more = document.add_paragraph()
+            more.add_run(more_sources(rec)).italic = True
 
 
 def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> None:
@@ -318,8 +322,8 @@ def _appendix(document: DocumentType, report: Report) -> None:
         if not c.contributions:
             continue
         _para(document, f"Challenge {c.number}: {c.title}", "Heading 3")
-        for rec in c.recommendations:
-            _para(document, f"{rec.label}  {rec.title}", APPENDIX_KEY)
+        for listed in c.recommendations:
+            _para(document, f"{listed.label}  {listed.title}", APPENDIX_KEY)
         for item in c.contributions:
             rec = recs.get(item.cluster_id or 0)
             text = f"{item.number}.\t{item.text}"

@@ -11,6 +11,7 @@ from app.report.model import (
     fmt_pct,
     level_distribution,
     methodology,
+    more_sources,
 )
 
 BANDS = [(1.0, 2.0, "1–2"), (2.0, 3.0, "2–3"), (3.0, 4.0, "3–4"), (4.0, 5.01, "4–5")]
@@ -87,8 +88,8 @@ def render_markdown(report: Report) -> str:
         add(header)
         add("| ---: | --- | --- |" + (" --- |" if report.show_names else ""))
         for item in c.contributions:
-            rec = recs.get(item.cluster_id or 0)
-            where = f"{rec.label} {md_escape(rec.title)}" if rec else "*not clustered*"
+            home = recs.get(item.cluster_id or 0)
+            where = f"{home.label} {md_escape(home.title)}" if home else "*not clustered*"
             text = md_escape(item.text)
             if item.duplicate_of_id:
                 text += f" *(duplicate of #{numbers.get(item.duplicate_of_id, '?')})*"
@@ -160,10 +161,12 @@ def _recommendation(add, rec: Recommendation) -> None:  # type: ignore[no-untype
         add(f"> {rec.level_note}\n")
     if rec.contributions:
         add(f"Contributions behind it ({rec.contribution_count}):\n")
-        for item in rec.contributions:
+        for item in rec.sources_shown:
             add(f"- {_item(item)}")
             for d in item.duplicates:
                 add(f"  - *Merged duplicate:* {_item(d)}")
+        if rec.sources_more:
+            add(f"\n*{more_sources(rec)}*")
         add("")
 
 

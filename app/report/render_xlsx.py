@@ -2,6 +2,7 @@
 Participation, with typed cells, frozen header rows and filters."""
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -19,7 +20,9 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 NUMBER_FORMATS = {"score": "0.00", "pct": "0%"}
 
 # (header, width, number format or None)
-RECOMMENDATION_COLUMNS = [
+Columns = list[tuple[str, int, str | None]]
+
+RECOMMENDATION_COLUMNS: Columns = [
     ("Challenge #", 11, None),
     ("Challenge", 28, None),
     ("Category", 24, None),
@@ -41,7 +44,7 @@ RECOMMENDATION_COLUMNS = [
     ("Origin", 11, None),
     ("Cluster id", 10, None),
 ]
-RATING_COLUMNS = [
+RATING_COLUMNS: Columns = [
     ("Challenge #", 11, None),
     ("Rank", 7, None),
     ("Recommendation", 44, None),
@@ -50,7 +53,7 @@ RATING_COLUMNS = [
     ("Policy level", 16, None),
     ("Cluster id", 10, None),
 ]
-CONTRIBUTION_COLUMNS = [
+CONTRIBUTION_COLUMNS: Columns = [
     ("#", 7, None),
     ("Challenge #", 11, None),
     ("Challenge", 28, None),
@@ -81,7 +84,7 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None) -> A
 def _sheet(
     workbook: Workbook,
     title: str,
-    columns: list[tuple[str, int, str | None]],
+    columns: Sequence[tuple[str, int, str | None]],
     rows: list[list[Any]],
 ) -> None:
     sheet = workbook.create_sheet(title)

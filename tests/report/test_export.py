@@ -276,3 +276,22 @@ def test_spreadsheets_do_not_run_participant_formulas(client: TestClient) -> Non
     book = load_workbook(io.BytesIO(export(w, "xlsx")))
     cell = book["Contributions"].cell(2, 4)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_long_clusters_name_the_rest_by_their_appendix_number(client: TestClient) -> None:
+    from app.report.model import SOURCES_SHOWN
+
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    ids = [w.contribute(0, 0, f"Gap number {i}")["id"] for i in range(SOURCES_SHOWN + 2)]
+    w.phase("clustering")
+    w.cluster(0, "Everything at once", "Ecosystem structure", ids)
+    hidden = [f"Gap number {i}" for i in (SOURCES_SHOWN, SOURCES_SHOWN + 1)]
+    more = f"… and 2 more in the appendix: #{SOURCES_SHOWN + 1}, #{SOURCES_SHOWN + 2}."
+    for fmt in ("html", "md", "docx"):
+        content = export(w, fmt)
+        text = docx_text(content)[1] if fmt == "docx" else content.decode()
+        assert more in text, fmt
+        body, appendix = text.rsplit("Appendix: all contributions", 1)
+        assert all(h not in body for h in hidden), fmt  # not under the recommendation …
+        assert all(h in appendix for h in hidden), fmt  # … but in the appendix
