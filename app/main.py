@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.clustering.api import router as clustering_api
     from app.clustering.pages import router as clustering_pages
     from app.live.api import router as live_api
+    from app.live.pages import router as live_pages
     from app.matrix.api import router as matrix_api
     from app.matrix.pages import router as matrix_pages
     from app.report.api import router as report_api
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matrix_pages,
         report_api,
         report_pages,
+        live_pages,
     ):
         app.include_router(router)
 

@@ -21,7 +21,16 @@ def make_templates(settings: Settings) -> Jinja2Blocks:
     # jinja2-fragments renders a lone block without the page's top-level imports, so the
     # macros are a global rather than imported per template.
     env.globals["ui"] = env.get_template("macros/ui.html").module
+    env.globals["timer_view"] = _timer_view
+    env.globals["live"] = env.get_template("live/_live.html").module
     return templates
+
+
+def _timer_view(session: Any) -> dict[str, Any]:
+    # Imported on use: app.live.fragments imports the page modules, which import this one.
+    from app.live.fragments import timer_view
+
+    return timer_view(session)
 
 
 def _format_number(value: float | None, digits: int = 1) -> str:

@@ -1,0 +1,637 @@
+/*
+ * Live pages: one server-sent event stream per page (htmx SSE extension), see
+ * app/live/pages.py for what the server sends.
+ *
+ *   [data-live-sink]        -> the page's stream. Messages:
+ *       hello  {phase, server_now, timer, seq}  clock offset, timer, phase check
+ *       update HTML, hx-swap-oob fragments      swapped by id; never under someone's hands
+ *       timer  {state, ends_at, remaining, server_now}
+ *       phase  {phase}    what it does: data-live-on-phase = reload | notice | ignore
+ *       reset  {reason}   updates were missed: reload (or a notice on facilitator boards)
+ *   [data-timer]            -> countdown from ends_at, corrected by the server clock offset,
+ *                              so a laptop whose clock is off shows the same time
+ *   [data-timer-announce]   -> polite "1 minute left" / "Time is up", nothing else
+ *   [data-timer-when]       -> timer controls shown only in these timer states
+ *   [data-live-notices]     -> "updates paused" / "the phase changed" notices
+ *   [data-live-poll="N"]    -> fallback: hx-trigger="livepoll" every N s while no stream runs
+ *   hidden tab              -> stream closed after a while (browsers allow 6 connections
+ *                              per host), reopened on return with the last event id
+ *
+ * A region someone works in (typing, a choice not saved, an open edit form, a selected or
+ * dragged note) is not swapped: its update waits until they are done, its untouched
+ * sub-regions (those with ids) are updated meanwhile, and a notice offers to show it now.
+ */
+(function () {
+  "use strict";
+
+  if (!window.htmx) return;
+  var htmx = window.htmx;
+
+  var EVENTS = ["hello", "update", "timer", "phase", "reset", "ack"];
+  var HIDDEN_CLOSE_MS = 20000;
+  var POLL_AFTER_MS = 20000;
+  var PHASE_LABELS = {
+    setup: "set-up",
+    brainstorm: "brainstorm",
+    clustering: "clustering",
+    scoring: "scoring",
+    report: "report",
+  };
+  var LIVE_TEXT = {
+    connecting: "Connecting\u2026",
+    live: "Live",
+    reconnecting: "Reconnecting\u2026",
+    offline: "Offline",
+  };
+
+  var offset = 0; // the server's clock minus this browser's, in ms
+  var timer = null; // {state, endsAt (server ms), remaining (s)}
+  var lastLeft = null;
+  var lastId = null;
+  var source = null;
+  var paused = false;
+  var hiddenTimer = null;
+  var connected = false;
+  var downSince = Date.now();
+  var pending = {}; // element id -> element waiting until nobody works in it
+
+  function sink() {
+    return document.querySelector("[data-live-sink]");
+  }
+
+  /* ---------------------------------------------------------- the stream */
+
+  function withLastId(url) {
+    if (!lastId) return url;
+    return url.replace(/([?&]last_event_id=)[^&]*/, "$1" + encodeURIComponent(lastId));
+  }
+
+  // The extension creates every EventSource through this hook: a stream opened anew (after
+  // the browser gave up, or after a hidden tab) resumes from the last event this page saw.
+  htmx.createEventSource = function (url) {
+    var es = new EventSource(withLastId(url), { withCredentials: true });
+    EVENTS.forEach(function (name) {
+      es.addEventListener(name, function (evt) {
+        if (evt.lastEventId) lastId = evt.lastEventId;
+      });
+    });
+    source = es;
+    if (paused) es.close();
+    return es;
+  };
+
+  function setLiveState(state) {
+    document.querySelectorAll("[data-live-indicator]").forEach(function (indicator) {
+      indicator.setAttribute("data-state", state);
+      var text = indicator.querySelector(".live-indicator__text") || indicator;
+      text.textContent = LIVE_TEXT[state];
+    });
+  }
+
+  document.addEventListener("htmx:sseOpen", function () {
+    connected = true;
+  });
+  document.addEventListener("htmx:sseError", function () {
+    if (connected) downSince = Date.now();
+    connected = false;
+  });
+
+  document.addEventListener("htmx:sseBeforeMessage", function (evt) {
+    var message = evt.detail;
+    if (!message || EVENTS.indexOf(message.type) < 0) return;
+    evt.preventDefault(); // everything is applied here, not by the extension's swap
+    try {
+      if (message.type === "update") {
+        applyUpdate(message.data);
+      } else if (message.type === "hello") {
+        onHello(JSON.parse(message.data));
+      } else if (message.type === "timer") {
+        onTimer(JSON.parse(message.data));
+      } else if (message.type === "phase") {
+        onPhase(JSON.parse(message.data).phase);
+      } else if (message.type === "reset") {
+        onReset();
+      }
+    } catch (e) {
+      if (window.console) window.console.error("live update failed", e);
+    }
+  });
+
+  function onHello(hello) {
+    setOffset(hello.server_now);
+    if (hello.timer) onTimer(hello.timer);
+    onPhase(hello.phase);
+  }
+
+  /* ---------------------------------------------- hidden tabs, fallback */
+
+  function pause() {
+    if (!sink() || paused) return;
+    paused = true;
+    connected = false;
+    if (source) source.close();
+  }
+
+  function resume() {
+    paused = false;
+    var old = sink();
+    if (!old) return;
+    // A fresh element makes the extension open a new stream (from lastId).
+    var fresh = old.cloneNode(false);
+    old.replaceWith(fresh);
+    downSince = Date.now();
+    setLiveState("connecting");
+    htmx.process(fresh);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      window.clearTimeout(hiddenTimer);
+      hiddenTimer = window.setTimeout(pause, HIDDEN_CLOSE_MS);
+    } else {
+      window.clearTimeout(hiddenTimer);
+      if (paused) resume();
+    }
+  });
+
+  // Without a stream (no EventSource, or none for a while) the regions poll instead.
+  window.setInterval(function () {
+    if (paused || !sink()) return;
+    if (window.EventSource && (connected || Date.now() - downSince < POLL_AFTER_MS)) return;
+    document.querySelectorAll("[data-live-poll]").forEach(function (el) {
+      var every = (parseFloat(el.getAttribute("data-live-poll")) || 10) * 1000;
+      if (Date.now() - (el._livePolled || 0) < every) return;
+      el._livePolled = Date.now();
+      htmx.trigger(el, "livepoll");
+    });
+  }, 1000);
+
+  /* --------------------------------------------------------- phase, reset */
+
+  function unsent() {
+    var fields = document.querySelectorAll("textarea[data-keep-unsent]");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value.trim()) return true;
+    }
+    return !!document.querySelector("[data-score-form] [data-score-dirty]:not([hidden])");
+  }
+
+  function reload() {
+    window.location.reload();
+  }
+
+  // Someone typing keeps their text: the page offers the next step instead of reloading.
+  function reloadUnlessUnsent(message) {
+    if (unsent()) {
+      var held = document.querySelector("[data-phase-notice]");
+      if (held) {
+        held.hidden = false;
+      } else {
+        notice("phase", message, "Show the next step", reload);
+      }
+      return;
+    }
+    // A room reloads together: spread it a little.
+    window.setTimeout(reload, Math.random() * 1500);
+  }
+
+  function onPhase(phase) {
+    var s = sink();
+    if (!s || !phase || phase === s.getAttribute("data-live-phase")) return;
+    var mode = s.getAttribute("data-live-on-phase");
+    var message = "The workshop is now in the " + (PHASE_LABELS[phase] || phase) + " phase.";
+    if (mode === "reload") {
+      reloadUnlessUnsent(message);
+      return;
+    }
+    s.setAttribute("data-live-phase", phase);
+    if (mode === "notice") notice("phase", message, "Reload the page", reload);
+  }
+
+  function onReset() {
+    var s = sink();
+    var mode = s ? s.getAttribute("data-live-on-phase") : "reload";
+    if (mode === "notice") {
+      notice("reset", "Some updates could not be shown.", "Reload the page", reload);
+    } else {
+      reloadUnlessUnsent("This page is out of date.");
+    }
+  }
+
+  /* ------------------------------------------------------------ notices */
+
+  function notice(key, text, label, action) {
+    var region = document.querySelector("[data-live-notices]");
+    if (!region) return;
+    var box = region.querySelector('[data-notice="' + key + '"]');
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "live-notice";
+      box.setAttribute("data-notice", key);
+      var p = document.createElement("p");
+      p.className = "live-notice__text";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn--secondary btn--small";
+      button.addEventListener("click", function () {
+        action();
+      });
+      box.append(p, button);
+      region.appendChild(box);
+    }
+    box.querySelector("p").textContent = text;
+    box.querySelector("button").textContent = label;
+  }
+
+  function clearNotice(key) {
+    var box = document.querySelector('[data-live-notices] [data-notice="' + key + '"]');
+    if (box) box.remove();
+  }
+
+  /* ------------------------------------------------------------- updates */
+
+  function parseSpec(el) {
+    var spec = el.getAttribute("hx-swap-oob") || "true";
+    el.removeAttribute("hx-swap-oob");
+    var style = "outerHTML";
+    var selector = el.id ? "#" + CSS.escape(el.id) : null;
+    if (spec !== "true") {
+      var colon = spec.indexOf(":");
+      if (colon > 0) {
+        style = spec.slice(0, colon);
+        selector = spec.slice(colon + 1);
+      } else {
+        style = spec;
+      }
+    }
+    return { style: style, selector: selector };
+  }
+
+  function applyUpdate(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    Array.prototype.slice.call(template.content.children).forEach(function (el) {
+      var spec = parseSpec(el);
+      var target = spec.selector && document.querySelector(spec.selector);
+      if (!target) return; // not on this page (another challenge, another view)
+      quiet(el);
+      if (spec.style === "delete") {
+        delete pending[target.id];
+        htmx.swap(target, "", { swapStyle: "delete" });
+      } else if (spec.style === "outerHTML") {
+        replace(target, el);
+      } else if (spec.style === "afterbegin" || spec.style === "beforeend") {
+        var children = Array.prototype.slice.call(el.children);
+        if (spec.style === "afterbegin") children.reverse();
+        children.forEach(function (child) {
+          var existing = child.id && document.getElementById(child.id);
+          if (existing) {
+            replace(existing, child);
+          } else {
+            htmx.swap(target, child.outerHTML, { swapStyle: spec.style });
+          }
+        });
+      }
+    });
+    tidyOthers();
+    schedulePending();
+  }
+
+  // Live swaps never move focus (app.js focuses these after a swap when nothing has focus).
+  function quiet(el) {
+    [el].concat(Array.prototype.slice.call(el.querySelectorAll("[data-focus-after-swap], [autofocus]"))).forEach(
+      function (node) {
+        node.removeAttribute("data-focus-after-swap");
+        node.removeAttribute("autofocus");
+      }
+    );
+  }
+
+  function dragging() {
+    return !!document.querySelector(".sortable-chosen, .sortable-drag, .sortable-fallback");
+  }
+
+  function changedField(field) {
+    var type = (field.type || "").toLowerCase();
+    if (type === "hidden" || type === "submit" || type === "button") return false;
+    if (type === "checkbox" || type === "radio") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") {
+      var index = 0;
+      for (var i = 0; i < field.options.length; i++) {
+        if (field.options[i].defaultSelected) index = i;
+      }
+      return field.options.length > 0 && field.selectedIndex !== index;
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  function dirty(el) {
+    var fields = el.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      if (changedField(fields[i])) return true;
+    }
+    return false;
+  }
+
+  // Someone works in this region: typing or choosing in it, an edit form open in it, a note
+  // selected in it, or a note being dragged anywhere.
+  function busy(el) {
+    if (dragging()) return true;
+    var active = document.activeElement;
+    if (
+      active &&
+      active !== document.body &&
+      el.contains(active) &&
+      active.matches("input:not([type=hidden]), textarea, select, summary, [contenteditable]")
+    ) {
+      return true;
+    }
+    if ((el.matches("details[open]") && el.querySelector("form")) || el.querySelector("details[open] form")) {
+      return true;
+    }
+    if (el.matches('[aria-pressed="true"]') || el.querySelector('[data-note][aria-pressed="true"]')) return true;
+    return dirty(el);
+  }
+
+  // What a person sees of a region: its text, ids and bar values; not what scripts add.
+  function signature(el, skipParts) {
+    var copy = el.cloneNode(true);
+    copy.querySelectorAll(".char-counter, [aria-live], [role=status]").forEach(function (node) {
+      node.remove();
+    });
+    if (skipParts) {
+      parts(copy).forEach(function (node) {
+        node.replaceWith(document.createTextNode("#" + node.id));
+      });
+    }
+    var ids = Array.prototype.map.call(copy.querySelectorAll("[id]"), function (node) {
+      return node.id;
+    });
+    var values = Array.prototype.map.call(copy.querySelectorAll("[data-fill], [value], [checked], [aria-current]"), function (node) {
+      return [node.getAttribute("data-fill"), node.getAttribute("value"), node.hasAttribute("checked"), node.getAttribute("aria-current")].join(",");
+    });
+    return [copy.textContent.replace(/\s+/g, " ").trim(), ids.join(" "), values.join(" ")].join("|");
+  }
+
+  // The sub-regions of a region: its outermost descendants that have an id.
+  function parts(el) {
+    return Array.prototype.filter.call(el.querySelectorAll("[id]"), function (node) {
+      var holder = node.parentElement && node.parentElement.closest("[id]");
+      return holder === el || (!holder && el.contains(node));
+    });
+  }
+
+  function replace(target, el) {
+    if (signature(target) === signature(el)) {
+      delete pending[target.id];
+      return;
+    }
+    if (!busy(target)) {
+      swapNow(target, el);
+      return;
+    }
+    var fresh = parts(el);
+    var current = parts(target);
+    var sameParts =
+      fresh.length > 0 &&
+      fresh.length === current.length &&
+      fresh.every(function (node, i) {
+        return node.id === current[i].id;
+      });
+    if (sameParts && signature(target, true) === signature(el, true)) {
+      delete pending[target.id];
+      fresh.forEach(function (node, i) {
+        replace(current[i], node);
+      });
+      return;
+    }
+    defer(target, el);
+  }
+
+  function forgetInside(el) {
+    Object.keys(pending).forEach(function (id) {
+      if (el.id !== id && el.querySelector("#" + CSS.escape(id))) delete pending[id];
+    });
+  }
+
+  function defer(target, el) {
+    if (!target.id) return;
+    forgetInside(el);
+    pending[target.id] = el;
+    notice(
+      "paused",
+      "There are updates for what you are working on. They appear when you are done.",
+      "Show them now",
+      function () {
+        flushPending(true);
+      }
+    );
+  }
+
+  function focusKey(target) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !target.contains(active)) return null;
+    if (active.id) return { selector: "#" + CSS.escape(active.id) };
+    var note = active.getAttribute("data-contribution-id");
+    if (note) return { selector: '[data-contribution-id="' + CSS.escape(note) + '"]' };
+    var holder = active.parentElement && active.parentElement.closest("[id]");
+    if (!holder || !target.contains(holder) && holder !== target) holder = target;
+    var focusable = Array.prototype.slice.call(holder.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+    return { holder: holder.id, index: focusable.indexOf(active) };
+  }
+
+  function restoreFocus(key) {
+    if (!key || (document.activeElement && document.activeElement !== document.body)) return;
+    var found = null;
+    if (key.selector) {
+      found = document.querySelector(key.selector);
+    } else if (key.holder && key.index >= 0) {
+      var holder = document.getElementById(key.holder);
+      var focusable = holder ? holder.querySelectorAll("a[href], button, input, select, textarea, [tabindex]") : [];
+      found = focusable[key.index] || null;
+    }
+    if (found) found.focus({ preventScroll: true });
+  }
+
+  function swapNow(target, el) {
+    var id = target.id;
+    delete pending[id];
+    forgetInside(el);
+    var key = focusKey(target);
+    var open = Array.prototype.map.call(target.querySelectorAll("details"), function (d) {
+      return d.open;
+    });
+    htmx.swap(target, el.outerHTML, { swapStyle: "outerHTML" });
+    var swapped = id && document.getElementById(id);
+    if (swapped) {
+      var details = swapped.querySelectorAll("details");
+      if (details.length === open.length) {
+        details.forEach(function (d, i) {
+          if (open[i]) d.open = true;
+        });
+      }
+    }
+    restoreFocus(key);
+  }
+
+  var pendingTimer = null;
+
+  function schedulePending() {
+    if (pendingTimer || !Object.keys(pending).length) return;
+    pendingTimer = window.setInterval(function () {
+      flushPending(false);
+    }, 1000);
+  }
+
+  function flushPending(force) {
+    Object.keys(pending).forEach(function (id) {
+      var el = pending[id];
+      var target = document.getElementById(id);
+      delete pending[id];
+      if (!target || !el) return;
+      if (force && !dirty(target)) {
+        swapNow(target, el);
+      } else {
+        replace(target, el);
+      }
+    });
+    if (!Object.keys(pending).length) {
+      window.clearInterval(pendingTimer);
+      pendingTimer = null;
+      clearNotice("paused");
+    }
+    tidyOthers();
+  }
+
+  // A swap the person asked for redraws the region from the server: anything waiting in it
+  // is older.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var detail = evt.detail || {};
+    if (!detail.requestConfig || !detail.target) return;
+    var target = detail.target.isConnected ? detail.target : document.getElementById(detail.target.id);
+    Object.keys(pending).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el || (target && (target === el || target.contains(el)))) delete pending[id];
+    });
+    if (!Object.keys(pending).length) clearNotice("paused");
+  });
+
+  /* "What others wrote": shared notes arrive for everyone; a participant's own ones are in
+     their own list already, so they leave this one. */
+  function tidyOthers() {
+    document.querySelectorAll('[id^="others-list-"]').forEach(function (list) {
+      list.querySelectorAll('[id^="other-"]').forEach(function (note) {
+        if (document.getElementById("contribution-" + note.id.slice(6))) note.remove();
+      });
+      var count = list.children.length;
+      list.hidden = count === 0;
+      var section = list.closest("section") || list.parentElement;
+      section.querySelectorAll("[data-live-count]").forEach(function (el) {
+        el.textContent = String(count);
+      });
+      section.querySelectorAll("[data-live-empty]").forEach(function (el) {
+        el.hidden = count > 0;
+      });
+    });
+  }
+
+  /* --------------------------------------------------------------- timer */
+
+  function setOffset(serverNow) {
+    var at = Date.parse(serverNow || "");
+    if (!isNaN(at)) offset = at - Date.now();
+  }
+
+  function onTimer(data) {
+    if (!data) return;
+    if (data.server_now) setOffset(data.server_now);
+    var endsAt = data.ends_at ? Date.parse(data.ends_at) : NaN;
+    timer = {
+      state: data.state || "idle",
+      endsAt: isNaN(endsAt) ? null : endsAt,
+      remaining: parseFloat(data.remaining) || 0,
+    };
+    lastLeft = null;
+    tick();
+  }
+
+  function fromElement(el) {
+    onTimer({
+      state: el.getAttribute("data-state"),
+      ends_at: el.getAttribute("data-ends-at"),
+      remaining: el.getAttribute("data-remaining"),
+      server_now: el.getAttribute("data-server-now"),
+    });
+  }
+
+  function secondsLeft() {
+    if (!timer) return 0;
+    if (timer.state === "running" && timer.endsAt !== null) {
+      return (timer.endsAt - (Date.now() + offset)) / 1000;
+    }
+    return timer.state === "paused" ? timer.remaining : 0;
+  }
+
+  function clock(seconds) {
+    var total = Math.max(0, Math.ceil(seconds - 1e-9));
+    var h = Math.floor(total / 3600);
+    var m = Math.floor((total % 3600) / 60);
+    var s = total % 60;
+    var ss = (s < 10 ? "0" : "") + s;
+    if (h) return h + ":" + (m < 10 ? "0" : "") + m + ":" + ss;
+    return m + ":" + ss;
+  }
+
+  function announce(text) {
+    var region = document.querySelector("[data-timer-announce]");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () {
+      region.textContent = text;
+    }, 60);
+  }
+
+  var STATE_TEXT = { paused: "Paused", expired: "Time is up", idle: "Not started", running: "" };
+
+  function tick() {
+    if (!timer) return;
+    var left = secondsLeft();
+    var state = timer.state;
+    if (state === "running" && left <= 0) {
+      state = "expired";
+      left = 0;
+    }
+    var text = clock(left);
+    document.querySelectorAll("[data-timer]").forEach(function (el) {
+      el.hidden = state === "idle" && !el.classList.contains("live-timer--large");
+      if (el.getAttribute("data-state") !== state) el.setAttribute("data-state", state);
+      var value = el.querySelector("[data-timer-value]");
+      if (value && value.textContent !== text) value.textContent = text;
+      var label = el.querySelector("[data-timer-state-text]");
+      if (label && label.textContent !== STATE_TEXT[state]) label.textContent = STATE_TEXT[state];
+    });
+    document.querySelectorAll("[data-timer-when]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-timer-when").split(" ").indexOf(state) < 0;
+    });
+    document.querySelectorAll("[data-timer-start]").forEach(function (el) {
+      el.textContent = state === "running" || state === "paused" ? "Restart" : "Start";
+    });
+    if (timer.state === "running" && lastLeft !== null) {
+      if (lastLeft > 60 && left <= 60 && left > 0) announce("1 minute left");
+      if (lastLeft > 0 && left <= 0) announce("Time is up");
+    }
+    lastLeft = timer.state === "running" ? left : null;
+  }
+
+  window.setInterval(tick, 250);
+
+  /* ---------------------------------------------------------------- init */
+
+  htmx.onLoad(function (root) {
+    if (!root || !root.querySelector) return;
+    // A timer rendered by the server just now (the page, the dashboard's timer card).
+    var fresh = root.matches && root.matches("[data-timer]") ? root : root.querySelector("[data-timer]");
+    if (fresh) fromElement(fresh);
+    if (root === document.body) tidyOthers();
+  });
+})();
