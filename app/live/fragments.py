@@ -137,7 +137,7 @@ class Renderer:
     def others_sections(self, db: Session, session: WorkshopSession) -> Fragment:
         """Every challenge's "What others wrote", as a viewer who wrote none of them sees it
         (each browser then drops its own notes); after the settings changed."""
-        nobody = Actor(session=session, role=PARTICIPANT, participant=Participant(id=_NOBODY))
+        nobody = _nobody(session)
         parts = []
         for challenge in service.list_challenges(db, session):
             visible = service.visible_contributions(db, nobody, challenge.id)
@@ -241,6 +241,13 @@ class Renderer:
         return Fragment(oob(html))
 
 
+def _nobody(session: WorkshopSession) -> Actor:
+    """A participant who wrote nothing: sees what every other participant sees."""
+    return Actor(
+        session=session, role=PARTICIPANT, participant=Participant.model_construct(id=_NOBODY)
+    )
+
+
 def _facilitator(session: WorkshopSession) -> Actor:
     return Actor(session=session, role=FACILITATOR)
 
@@ -254,6 +261,5 @@ def _contribution(db: Session, session: WorkshopSession, cid: int) -> Contributi
 
 def _others_visible(db: Session, session: WorkshopSession, contribution: Contribution) -> bool:
     """Whether participants other than its author may read this contribution now."""
-    nobody = Actor(session=session, role=PARTICIPANT, participant=Participant(id=_NOBODY))
-    visible = service.visible_contributions(db, nobody, contribution.challenge_id)
+    visible = service.visible_contributions(db, _nobody(session), contribution.challenge_id)
     return any(c.id == contribution.id for c in visible)
