@@ -1,6 +1,7 @@
 """The application factory."""
 
 import asyncio
+import gc
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app.config import Settings, get_settings
-from app.db import DbDep, make_engine, migrate
+from app.db import DbDep, SQLiteWriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
 from app.live.hub import LiveHub, install_commit_hook
 from app.report.service import purge_periodically
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         await live.start()
         purge = asyncio.create_task(purge_periodically(engine, settings))
+        if not gc.get_freeze_count():
+            # What is alive after start-up lives as long as the process; frozen, full
+            # collections skip it (measured with 300 event streams open: 140–300 ms pauses
+            # of the event loop, under 100 ms frozen).
+            gc.collect()
+            gc.freeze()
         yield
         purge.cancel()
         await live.stop()
@@ -62,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
     app.state.templates = make_templates(settings)
     install_error_handlers(app)
+    if settings.is_sqlite:
+        app.add_middleware(SQLiteWriteQueue)
     app.add_middleware(
         SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
     )

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
@@ -90,14 +89,23 @@ def read_events(db: Session, session_id: int, after_seq: int, limit: int) -> lis
     ]
 
 
-@dataclass(eq=False)
 class Subscription:
-    """One client's bounded queue of events from a feed."""
+    """One client's bounded queue of events from a feed; closed once the client is too far
+    behind (`dropped`) or its stream has lived long enough (`expired`)."""
 
-    limit: int = QUEUE_LIMIT
-    dropped: bool = False
-    _items: deque[LiveEvent] = field(default_factory=deque)
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        self.limit = limit
+        self.dropped = False
+        self.expired = False
+        self._items: list[LiveEvent] = []
+        # A bare future per wait and one timer per stream: this runs once per client per event,
+        # so it avoids wait_for (a task and a timeout per call).
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.dropped or self.expired
 
     def push(self, events: list[LiveEvent]) -> bool:
         """Queue events; False (and `dropped`) when the client is too far behind."""
@@ -108,18 +116,35 @@ class Subscription:
             self._items.clear()
         else:
             self._items.extend(events)
-        self._ready.set()
+        self._wake()
         return not self.dropped
 
-    async def get(self, timeout: float) -> list[LiveEvent]:
-        """Everything queued, waiting up to `timeout` seconds for something."""
-        if not self._items and not self.dropped:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout)
-        self._ready.clear()
-        items = list(self._items)
-        self._items.clear()
+    def expire_after(self, seconds: float) -> None:
+        """Close the subscription `seconds` from now (the stream's lifetime cap)."""
+        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    async def get(self) -> list[LiveEvent]:
+        """Everything queued, waiting until there is something or the subscription closes."""
+        if not self._items and not self.closed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        items, self._items = self._items, []
         return items
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class SessionFeed:
@@ -238,6 +263,7 @@ class LiveHub:
             feed.subscribers.add(subscription)
             yield subscription
         finally:
+            subscription.close()
             feed.subscribers.discard(subscription)
             if not feed.subscribers and self.feeds.get(session_id) is feed:
                 del self.feeds[session_id]
