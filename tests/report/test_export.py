@@ -295,3 +295,25 @@ def test_long_clusters_name_the_rest_by_their_appendix_number(client: TestClient
         body, appendix = text.rsplit("Appendix: all contributions", 1)
         assert all(h not in body for h in hidden), fmt  # not under the recommendation …
         assert all(h in appendix for h in hidden), fmt  # … but in the appendix
+
+
+def test_every_phase_exports(client: TestClient) -> None:
+    w = create_workshop(client, participants=2)
+    w.phase("brainstorm")
+    note = w.contribute(0, 0, "Compute is too expensive for small studios")["id"]
+    for phase, provisional in [
+        ("brainstorm", True),
+        ("clustering", True),
+        ("scoring", True),
+        ("report", False),
+    ]:
+        w.phase(phase)
+        if phase == "clustering":
+            cluster = w.cluster(0, "Shared compute", "AI and sector players", [note])
+        if phase == "scoring":
+            w.rate(0, cluster["id"], 4, "eu")
+        for fmt in ("md", "json", "csv"):
+            assert export(w, fmt), (phase, fmt)
+        md = export(w, "md").decode()
+        assert ("Provisional: exported during the" in md) is provisional, phase
+        assert "Compute is too expensive for small studios" in md
