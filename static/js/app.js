@@ -385,7 +385,10 @@
   // A draft is dropped only once the server accepted it.
   document.addEventListener("htmx:afterRequest", function (evt) {
     if (!evt.detail.successful) return;
-    var elt = evt.detail.elt;
+    // When the answer replaced the form that sent it, htmx reports this event on the swap
+    // target; the form that sent the text is the request's own element.
+    var config = evt.detail.requestConfig;
+    var elt = (config && config.elt) || evt.detail.elt;
     clearDrafts(elt.tagName === "FORM" ? elt : elt.closest && elt.closest("form"));
   });
 
