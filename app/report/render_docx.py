@@ -202,7 +202,8 @@ def _summary(document: DocumentType, report: Report) -> None:
             document.add_paragraph("Nothing rated yet.")
             continue
         for rec in c.top:
-            item = _para(document, "", "List Number")
+            # Numbered by rank in text: Word would continue one list across the challenges.
+            item = _para(document, f"{rec.rank}. ", "List Paragraph")
             item.add_run(rec.title).bold = True
             item.add_run(
                 f" — {rec.level_label}; relevance {fmt_num(rec.relevance_mean)}, "
