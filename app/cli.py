@@ -106,12 +106,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"Cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
+    from app.errors import AppError
+
     engine = _engine()
-    with Session(engine) as db:
-        created = import_session(db, data)
-        db.commit()
-        code, token = created.session.code, created.facilitator_token
-    engine.dispose()
+    try:
+        with Session(engine) as db:
+            created = import_session(db, data)
+            db.commit()
+            code, token = created.session.code, created.facilitator_token
+    except AppError as exc:
+        print(f"Not imported: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     base = get_settings().base_url or "http://localhost:8000"
     print(f"Imported as session {code}.")
     print(f"Facilitator link (keep it secret): {base}/f/{code}?key={token}")

@@ -185,3 +185,20 @@ def test_cli_exports_and_imports(
     docx = tmp_path / "lab.docx"
     assert cli(["export", code, "--format", "docx", "-o", str(docx)]) == 0
     assert docx.read_bytes().startswith(b"PK")
+
+
+def test_cli_refuses_a_newer_archive_with_a_clear_message(
+    client: TestClient, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = scored_workshop(client)
+    data = json.loads(export(s.w, "json"))
+    data["schema_version"] = 2
+    archive = tmp_path / "newer.json"
+    archive.write_text(json.dumps(data))
+    before = session_count(engine)
+    assert cli(["import", str(archive)]) == 2
+    assert "newer Policy Lab" in capsys.readouterr().err
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(json.dumps(data)[:-10])
+    assert cli(["import", str(truncated)]) == 2
+    assert session_count(engine) == before
