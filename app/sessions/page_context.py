@@ -380,4 +380,22 @@ def projector_context(request: Request, db: Session, session: WorkshopSession) -
         context["progress"] = dash_counts_context(db, session)["activity"]
     elif phase == "report":
         context.update(results_context(db, session))
+    if phase in ("scoring", "report"):
+        context.update(projector_matrix_context(db, session))
     return context
+
+
+def projector_matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
+    """The live matrix on the projector (partial `live/_projector_matrix.html`): per challenge,
+    the rated clusters placed by policy level × mean relevance, as on the matrix page."""
+    from app.matrix.pages import MATRIX_LEVELS, RELEVANCE_LABELS, _challenge_results
+
+    rows = matrix_service.compute_matrix(db, session)
+    return {
+        "projector_matrix": [
+            {"challenge": c, **_challenge_results([r for r in rows if r.challenge_id == c.id])}
+            for c in service.list_challenges(db, session)
+        ],
+        "matrix_levels": MATRIX_LEVELS,
+        "relevance_labels": RELEVANCE_LABELS,
+    }
