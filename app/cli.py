@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.db import make_engine, migrate, open_session
+from app.errors import AppError
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -192,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except AppError as exc:
+        print(f"policylab {args.command}: {exc.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -12,7 +14,7 @@ from app.live.service import record_event
 from app.matrix.models import POLICY_LEVELS, Rating, RatingIn
 from app.models_base import utcnow
 from app.sessions.auth import Actor, require_participant
-from app.sessions.models import WorkshopSession
+from app.sessions.models import Challenge, WorkshopSession
 from app.sessions.service import list_challenges, list_participants, require_phase
 
 # Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
@@ -106,7 +108,7 @@ class MatrixRow:
         return data
 
 
-def summarise(cluster: Cluster, ratings: list[Rating]) -> MatrixRow:
+def summarise(cluster: Cluster, ratings: Sequence[Any]) -> MatrixRow:
     """Aggregate one cluster's ratings (rank is filled in by `compute_matrix`)."""
     scores = [r.relevance for r in ratings]
     levels = Counter(r.policy_level for r in ratings)
@@ -137,11 +139,27 @@ def summarise(cluster: Cluster, ratings: list[Rating]) -> MatrixRow:
 
 def compute_matrix(db: Session, session: WorkshopSession) -> list[MatrixRow]:
     """Every cluster's aggregated scores, ranked within its challenge."""
-    by_cluster: dict[int, list[Rating]] = {}
-    for rating in list_ratings(db, session):
+    # Plain columns, not Rating objects: loading thousands of ORM objects costs more than
+    # the whole aggregation.
+    ratings = db.exec(
+        select(Rating.cluster_id, Rating.relevance, Rating.policy_level)
+        .where(Rating.session_id == session.id)
+        .order_by(col(Rating.id))
+    ).all()
+    return matrix_rows(list_challenges(db, session), list_clusters(db, session), ratings)
+
+
+def matrix_rows(
+    challenges: Sequence[Challenge], clusters: Sequence[Cluster], ratings: Sequence[Any]
+) -> list[MatrixRow]:
+    """Aggregate ratings (anything with cluster_id, relevance, policy_level) per cluster and
+    rank the clusters within their challenge: by mean relevance, then by number of ratings,
+    unrated last, then in board order."""
+    by_cluster: dict[int, list[Any]] = {}
+    for rating in ratings:
         by_cluster.setdefault(rating.cluster_id, []).append(rating)
-    challenge_order = {c.id: i for i, c in enumerate(list_challenges(db, session))}
-    rows = [summarise(c, by_cluster.get(c.id, [])) for c in list_clusters(db, session)]  # type: ignore[arg-type]
+    challenge_order = {c.id: i for i, c in enumerate(challenges)}
+    rows = [summarise(c, by_cluster.get(c.id, [])) for c in clusters]  # type: ignore[arg-type]
     rows.sort(
         key=lambda r: (
             challenge_order.get(r.challenge_id, 0),

@@ -7,19 +7,17 @@ when the facilitator turned names on for the session, so no renderer can leak th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
 from app.matrix.models import LEVEL_LABELS, POLICY_LEVELS, Rating
-from app.matrix.service import CONTESTED_BELOW, MAX_SD, MatrixRow, summarise
+from app.matrix.service import CONTESTED_BELOW, MAX_SD, MatrixRow, matrix_rows
 from app.models_base import utcnow
-from app.sessions.models import Challenge, Contribution, Participant, WorkshopSession
+from app.sessions.models import Contribution, Participant, WorkshopSession
 from app.sessions.service import PHASE_LABELS, list_challenges, list_contributions
 
 TOP_PER_CHALLENGE = 3
@@ -346,35 +344,6 @@ def _nest_duplicates(items: list[ContributionItem]) -> list[ContributionItem]:
     return top
 
 
-def ranked_rows(
-    challenges: list[Challenge], clusters: list[Cluster], ratings: Sequence[Any]
-) -> list[MatrixRow]:
-    """`compute_matrix` on ratings already loaded as plain rows.
-
-    Loading 15,000 `Rating` objects takes longer than building the whole report, so the
-    report reads plain columns and aggregates them with the matrix's own `summarise`; the
-    order is `compute_matrix`'s, and a test keeps the two in step.
-    """
-    by_cluster: dict[int, list[Any]] = {}
-    for rating in ratings:
-        by_cluster.setdefault(rating.cluster_id, []).append(rating)
-    challenge_order = {c.id: i for i, c in enumerate(challenges)}
-    rows = [summarise(c, by_cluster.get(c.id, [])) for c in clusters]  # type: ignore[arg-type]
-    rows.sort(
-        key=lambda r: (
-            challenge_order.get(r.challenge_id, 0),
-            r.relevance_mean is None,
-            -(r.relevance_mean or 0.0),
-            -r.ratings,
-        )
-    )
-    rank_in_challenge: Counter[int] = Counter()
-    for row in rows:
-        rank_in_challenge[row.challenge_id] += 1
-        row.rank = rank_in_challenge[row.challenge_id]
-    return rows
-
-
 def build_report(db: Session, session: WorkshopSession) -> Report:
     """Gather everything about `session` into one `Report`, in any phase."""
     challenges = list_challenges(db, session)
@@ -392,7 +361,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
         .where(Rating.session_id == session.id)
         .order_by(col(Rating.id))
     ).all()
-    rows = ranked_rows(challenges, list(clusters.values()), rating_rows)
+    rows = matrix_rows(challenges, list(clusters.values()), rating_rows)
 
     numbers = {p.id: i for i, p in enumerate(participants, start=1)}
     authors: dict[int, str] | None = (

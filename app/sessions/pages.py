@@ -62,7 +62,12 @@ def created_cookie(code: str) -> str:
 @router.get("/")
 def landing(request: Request) -> Response:
     """Short introduction, join by code, create a session."""
-    return render(request, "sessions/landing.html", {"labs": list(LABS.values())})
+    deleted = normalise_code(request.query_params.get("deleted", ""))[:12]
+    return render(
+        request,
+        "sessions/landing.html",
+        {"labs": list(LABS.values()), "deleted": deleted if deleted.isalnum() else ""},
+    )
 
 
 def _render_new(
