@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app.config import Settings, get_settings
-from app.db import DbDep, SQLiteWriteQueue, make_engine, migrate
+from app.db import DbDep, WriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
 from app.live.hub import LiveHub, install_commit_hook
 from app.report.service import purge_periodically
@@ -69,8 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
     app.state.templates = make_templates(settings)
     install_error_handlers(app)
-    if settings.is_sqlite:
-        app.add_middleware(SQLiteWriteQueue)
+    # SQLite has one writer and polls for its lock: one at a time. PostgreSQL waits on row
+    # locks without polling, and writes to different sessions run in parallel.
+    app.add_middleware(WriteQueue, concurrency=1 if settings.is_sqlite else 8)
     app.add_middleware(
         SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
     )

@@ -1,13 +1,13 @@
-"""With SQLite, write requests take turns before they take a worker thread
-(`app.db.SQLiteWriteQueue`): a room's burst of submissions waits in order instead of
-starving the thread pool that the request holding the write lock needs to finish."""
+"""Write requests take turns before they take a worker thread (`app.db.WriteQueue`): a
+room's burst of submissions waits in order instead of starving the thread pool that the
+request holding the write lock needs to commit."""
 
 from typing import Any
 
 import anyio
 import pytest
 
-from app.db import SQLiteWriteQueue
+from app.db import WriteQueue
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +40,7 @@ async def test_writes_take_turns_and_pass_the_turn_when_their_response_starts() 
         await send({"type": "http.response.body", "body": b""})
         log.append(f"done {path}")
 
-    queue = SQLiteWriteQueue(app)
+    queue = WriteQueue(app)
 
     async def call(method: str, path: str) -> None:
         try:
@@ -63,3 +63,24 @@ async def test_writes_take_turns_and_pass_the_turn_when_their_response_starts() 
     assert at("responded /first") < at("start /fails") < at("done /first")
     assert at("failed /fails") < at("start /second")  # an error passes the turn on too
     assert "done /second" in log
+
+
+async def test_concurrency_lets_that_many_in_at_once() -> None:
+    inside = 0
+    most = 0
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        await anyio.sleep(0.02)
+        inside -= 1
+
+    queue = WriteQueue(app, concurrency=3)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            for _ in range(10):
+                group.start_soon(
+                    queue, {"type": "http", "method": "POST", "path": "/"}, receive, send
+                )
+    assert most == 3
