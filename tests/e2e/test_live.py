@@ -5,10 +5,13 @@ reference."""
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import PHONE, Lab, assert_accessible, screenshot
+from tests.e2e.conftest import PHONE, Server, assert_accessible, screenshot
 
 LIVE = "[data-live-indicator][data-state=live]"
 # A laptop whose clock runs ten minutes fast.
@@ -18,6 +21,59 @@ SKEWED_CLOCK = """
   Date.now = () => realNow() + 10 * 60 * 1000;
 })();
 """
+
+
+@dataclass
+class Lab:
+    """A session made through the API, and its people's tokens."""
+
+    server: Server
+    code: str
+    facilitator_token: str
+    challenges: list[dict[str, Any]]
+    tokens: list[str] = field(default_factory=list)
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        response = self.server.api(
+            method, f"/api/v1/sessions/{self.code}{path}", token or self.facilitator_token, **kwargs
+        )
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def join(self, name: str) -> str:
+        token = str(self.call("POST", "/participants", json={"name": name})["participant_token"])
+        self.tokens.append(token)
+        return token
+
+    def phase(self, phase: str) -> None:
+        self.call("POST", "/phase", json={"phase": phase})
+
+    def contribute(self, who: int, challenge: int, text: str) -> None:
+        body = {"challenge_id": self.challenges[challenge]["id"], "text": text}
+        self.call("POST", "/contributions", self.tokens[who], json=body)
+
+    def sign_in(self, context: BrowserContext, token: str | None = None) -> BrowserContext:
+        cookie = {"name": f"policylab_{self.code}", "value": token or self.facilitator_token}
+        context.add_cookies([{**cookie, "url": self.server.url}])  # type: ignore[list-item]
+        return context
+
+
+@pytest.fixture
+def make_lab(server: Server) -> Callable[..., Lab]:
+    def make(participants: int = 0) -> Lab:
+        body = {
+            "title": "AI in the cultural and creative industries",
+            "challenges": [{"title": "Innovation ecosystems"}, {"title": "Skills for AI"}],
+        }
+        response = server.api("POST", "/api/v1/sessions", json=body)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        lab = Lab(server, data["code"], data["facilitator_token"], data["challenges"])
+        for i in range(participants):
+            lab.join(f"Person {i + 1}")
+        return lab
+
+    return make
 
 
 def open_live(context: BrowserContext, path: str) -> Page:
