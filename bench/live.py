@@ -261,8 +261,9 @@ class StreamClient(asyncio.Protocol):
             except OSError:
                 await asyncio.sleep(0.5)
                 continue
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([self.closed, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+            closed: asyncio.Future[Any] = self.closed
+            await asyncio.wait([closed, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
             transport.close()
             if not stop.is_set():
@@ -307,14 +308,14 @@ class Latencies:
 
 async def open_loop(rate: float, seconds: float, send: Callable[[int], Awaitable[Any]]) -> None:
     """Start `send(i)` at a steady `rate` for `seconds`, not waiting for earlier ones."""
-    tasks: set[asyncio.Task[Any]] = set()
+    tasks: set[asyncio.Future[Any]] = set()
     start = time.perf_counter()
     i = 0
     while i / rate < seconds:
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(send(i))  # type: ignore[arg-type]
+        task: asyncio.Future[Any] = asyncio.ensure_future(send(i))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         i += 1

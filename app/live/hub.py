@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session
 from sse_starlette import ServerSentEvent
 
@@ -311,7 +311,8 @@ def _hubs_for(db: Session) -> list[LiveHub]:
         return []
     # Read-only sessions are bound to an execution-options copy of the engine, which shares
     # its URL; several apps on one database in one process (tests) all want to know.
-    return [hub for hub in _hubs if hub.engine.url == bind.url]
+    url = bind.engine.url if isinstance(bind, Connection) else bind.url
+    return [hub for hub in _hubs if hub.engine.url == url]
 
 
 def _after_commit(db: Session) -> None:

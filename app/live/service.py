@@ -22,11 +22,12 @@ def record_event(db: Session, session: WorkshopSession, kind: str, **data: Any) 
     # Incrementing the counter row-locks the session on PostgreSQL (and SQLite holds the write
     # lock already), so sequence numbers become visible in commit order: a client that has seen
     # seq N can never later miss an event with a smaller seq.
-    seq = db.exec(  # type: ignore[call-overload]
+    counter = col(WorkshopSession.last_event_seq)
+    seq: int = db.exec(  # type: ignore[call-overload]
         update(WorkshopSession)
-        .where(WorkshopSession.id == session.id)  # type: ignore[arg-type]
-        .values(last_event_seq=WorkshopSession.last_event_seq + 1)
-        .returning(WorkshopSession.last_event_seq)
+        .where(col(WorkshopSession.id) == session.id)
+        .values(last_event_seq=counter + 1)
+        .returning(counter)
     ).scalar_one()
     set_committed_value(session, "last_event_seq", seq)
     event = Event(session_id=session.id, seq=seq, kind=kind, data=data)  # type: ignore[arg-type]

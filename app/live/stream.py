@@ -9,7 +9,7 @@ For pages (htmx SSE extension) and any other consumer in this process::
             html = await anyio.to_thread.run_sync(render_card, event.data["contribution_id"])
             return sse_event(event, html)            # id = seq, so reconnects replay
         if event.kind == "reset":
-            return sse_event(event, "", event="reload")
+            return sse_event(event, "", name="reload")
         return None                                  # not shown on this page
 
     @router.get("/s/{code}/stream")
