@@ -114,7 +114,14 @@
     showToast(message, "error");
   });
 
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (evt) {
+    var detail = evt.detail || {};
+    var elt = (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+    // Forms that send again by themselves say so next to the form (participant.js).
+    if (elt && elt.closest && elt.closest("[data-retry-offline]")) return;
+    // A background poll failing every few seconds would flood the toasts; the live
+    // indicator already says the connection is down.
+    if (!byUser(detail)) return;
     showToast("No connection to the server. Nothing was lost: please try again.", "error");
   });
 

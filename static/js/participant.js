@@ -5,6 +5,11 @@
  *                            a notice with a link is shown instead
  *   [data-resave-draft]   -> text sent back after a refused submit is kept as a draft again
  *   [data-score-form]     -> says "changed, not saved yet" once a saved score is changed
+ *   [data-retry-offline]  -> a form whose request got no answer (no connection) keeps its text,
+ *                            says so, and is sent again by itself — same fields, so the same
+ *                            client_id and the server stores it once — after 1, 2, 4 … 30 s
+ *                            and at once when the browser is back online, until it is answered;
+ *                            then it says "Saved"
  */
 (function () {
   "use strict";
@@ -46,7 +51,116 @@
     if (dirty) dirty.hidden = false;
   });
 
+  /* ---------------------------------- sending again after a lost connection */
+
+  var RETRY_FIRST_MS = 1000;
+  var RETRY_MAX_MS = 30000;
+  var savedAfterRetry = false;
+
+  function retryForm(elt) {
+    return elt && elt.closest ? elt.closest("form[data-retry-offline]") : null;
+  }
+
+  function requestForm(detail) {
+    var config = detail && detail.requestConfig;
+    return retryForm((config && config.elt) || (detail && detail.elt));
+  }
+
+  // The polite region exists before anything is said in it, so screen readers announce it.
+  function retryRegion(form) {
+    var region = form.querySelector("[data-retry-status]");
+    if (!region) {
+      region = document.createElement("div");
+      region.className = "retry-status";
+      region.setAttribute("data-retry-status", "");
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      form.appendChild(region);
+    }
+    return region;
+  }
+
+  function say(form, level, text) {
+    var region = retryRegion(form);
+    if (region.getAttribute("data-said") === text) return; // said once, not at every try
+    region.setAttribute("data-said", text);
+    region.textContent = "";
+    var box = document.createElement("div");
+    box.className = "flash flash--" + level;
+    var icon = document.createElement("span");
+    icon.className = "status-icon";
+    icon.setAttribute("aria-hidden", "true");
+    var message = document.createElement("p");
+    message.className = "flash__text";
+    message.textContent = text;
+    box.append(icon, message);
+    window.setTimeout(function () {
+      region.appendChild(box);
+    }, 50);
+  }
+
+  function resend(form) {
+    if (!form.isConnected || !form._retry) return;
+    window.clearTimeout(form._retry.timer);
+    if (form.requestSubmit) {
+      form.requestSubmit();
+    } else {
+      window.htmx.trigger(form, "submit");
+    }
+  }
+
+  document.addEventListener("htmx:sendError", function (evt) {
+    var form = requestForm(evt.detail);
+    if (!form) return;
+    var retry = form._retry || (form._retry = { delay: RETRY_FIRST_MS, timer: null });
+    window.clearTimeout(retry.timer);
+    retry.timer = window.setTimeout(function () {
+      resend(form);
+    }, retry.delay);
+    retry.delay = Math.min(retry.delay * 2, RETRY_MAX_MS);
+    say(
+      form,
+      "warning",
+      "Not sent yet: there is no connection. Your text stays here and is sent by itself as soon as the connection is back."
+    );
+  });
+
+  // A press on Send while a retry waits is that retry.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = requestForm(evt.detail);
+    if (form && form._retry) window.clearTimeout(form._retry.timer);
+  });
+
+  // Any answer ends the retrying: 2xx swaps in a fresh form, a refusal shows its message.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = requestForm(evt.detail);
+    var xhr = evt.detail && evt.detail.xhr;
+    if (!form || !form._retry || !xhr || !xhr.status) return;
+    window.clearTimeout(form._retry.timer);
+    savedAfterRetry = !!evt.detail.successful;
+    form._retry = null;
+  });
+
+  window.addEventListener("online", function () {
+    document.querySelectorAll("form[data-retry-offline]").forEach(function (form) {
+      if (form._retry) resend(form);
+    });
+  });
+
+  function initRetry(root) {
+    var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-retry-offline]"));
+    if (root.matches && root.matches("form[data-retry-offline]")) forms.push(root);
+    forms.forEach(function (form) {
+      retryRegion(form);
+      if (savedAfterRetry) {
+        savedAfterRetry = false;
+        say(form, "success", "Saved: your contribution arrived once the connection was back.");
+      }
+    });
+  }
+
   if (window.htmx) {
+    window.htmx.onLoad(initRetry);
     window.htmx.onLoad(init);
   } else {
     document.addEventListener("DOMContentLoaded", function () {
