@@ -461,6 +461,19 @@
     return !!trigger && /^(click|submit|change|keydown|keyup|input)$/.test(trigger.type);
   }
 
+  // The element itself, or — when a swap replaced it — its new copy (same id, or a link to
+  // the same place): a tab or button someone activated keeps the focus after the redraw.
+  function counterpart(old) {
+    if (!old || !old.getAttribute) return null;
+    if (old.isConnected) return old;
+    var found = old.id ? document.getElementById(old.id) : null;
+    var href = old.getAttribute("href");
+    if (!found && href && window.CSS && CSS.escape) {
+      found = document.querySelector(old.tagName.toLowerCase() + '[href="' + CSS.escape(href) + '"]');
+    }
+    return found && found.getClientRects().length ? found : null;
+  }
+
   document.addEventListener("htmx:afterSettle", function (evt) {
     var detail = evt.detail || {};
     var active = document.activeElement;
@@ -471,7 +484,8 @@
     // A user action whose focused element was swapped away: keep focus near it
     // instead of dropping it to <body>.
     if (byUser(detail) && idle) {
-      var target = detail.target || detail.elt;
+      var target = counterpart(detail.requestConfig && detail.requestConfig.elt);
+      if (!target) target = counterpart(detail.target) || counterpart(detail.elt);
       if (target && target.isConnected && target !== document.body) {
         if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
         target.focus({ preventScroll: true });
