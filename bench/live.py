@@ -449,6 +449,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": args.seconds,
         "workers": args.workers,
         "database": "postgresql" if database_url.startswith("postgresql") else "sqlite",
+        # Other work on the machine skews every figure: say how busy it was.
+        "load_average_before": round(os.getloadavg()[0], 2),
     }
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     try:
@@ -583,6 +585,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["server_cpu_seconds"] = round(cpu_used, 2)
             result["server_cpu_share"] = round(cpu_used / room_seconds, 2)
             result["client_cpu_share"] = round(client_cpu / room_seconds, 2)
+            result["load_average_after"] = round(os.getloadavg()[0], 2)
 
             # Throughput, no streams open: ours, then the bare insert.
             code2, _, tokens2, challenges2 = await create_session(client, 100, "Throughput")
@@ -635,7 +638,8 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"\nLive room: {r['participants']} streams, {r['rate']}/s for {r['seconds']} s, "
         f"{r['database']}, {r['workers']} worker(s); all streams connected in "
-        f"{r['connect_seconds']} s"
+        f"{r['connect_seconds']} s; machine load {r['load_average_before']} → "
+        f"{r['load_average_after']} on {os.cpu_count()} CPUs"
     )
     print(
         f"  submit latency     p50 {r['submit_p50_ms']} ms, p99 {r['submit_p99_ms']} ms  "
