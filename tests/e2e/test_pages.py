@@ -5,10 +5,11 @@ scrolling and nothing cut off. Participant pages at phone width also need 44 px 
 The workshops are built through the JSON API so each state is reached quickly; the flows
 themselves are driven through the pages in test_workshop.py and test_keyboard.py."""
 
+import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.e2e.conftest import (
     DESKTOP,
@@ -168,3 +169,70 @@ def test_public_pages(
     sweep.visit(page, f"/s/{lab.code}/facilitate", f"error-403-{viewport}")
     expect(page.locator("h1")).to_contain_text("You do not have access")
     sweep.done()
+
+
+def test_colour_is_never_the_only_carrier_of_meaning(
+    make_lab: Callable[..., Lab], new_context: Callable[..., BrowserContext]
+) -> None:
+    """Matrix, agreement, policy levels, scores, phases and the connection state each say
+    what they mean in words (and levels also by shape), so they survive greyscale, colour
+    blindness and a screen reader."""
+    lab, ids = build(make_lab, "scoring")
+    fac = lab.sign_in(new_context(DESKTOP)).new_page()
+    fac.goto(f"/s/{lab.code}/facilitate/matrix")
+
+    matrix = fac.locator("table.matrix").first
+    # Rows name the level in words, each with its own icon shape; columns name the relevance.
+    levels = matrix.locator("tbody th .badge--level")
+    expect(levels).to_have_text(["EU", "National", "Local & regional"])
+    shapes = {
+        fac.evaluate(
+            """el => { const s = getComputedStyle(el.querySelector('.badge__icon'));
+                       return [s.borderRadius, s.clipPath, s.borderStyle, el.className].join('|'); }""",
+            badge.element_handle(),
+        )
+        for badge in levels.all()
+    }
+    assert len(shapes) == 3, f"the three levels need three shapes: {shapes}"
+    expect(matrix.locator("thead th")).to_have_text(
+        [re.compile(r"Policy level"), *[re.compile(rf"^{n}\s*\w") for n in range(1, 6)]]
+    )
+    # A cell's entries carry rank and title, not a colour.
+    expect(matrix.locator(".chip").first).to_have_text(re.compile(r"#\d+\s+\S"))
+
+    ranking = fac.locator("table.ranking").first
+    for row in ranking.locator("tbody tr").all():
+        expect(row.locator(".ranking__agreement")).to_have_text(re.compile(r"\d+ %"))
+        bars = row.locator(".level-bars__row")
+        expect(bars).to_have_count(3)
+        for bar in bars.all():  # each bar says its level and its count
+            expect(bar).to_have_text(re.compile(r"^\s*(Local & regional|National|EU)\s*\d+\s*$"))
+    expect(fac.locator("#scoring-progress")).to_contain_text(re.compile(r"\d+ of \d+"))
+
+    participant = lab.sign_in(new_context(PHONE, **PHONE_DEVICE), lab.tokens[0]).new_page()
+    participant.goto(f"/s/{lab.code}")
+    card = participant.locator("article.score-card").first
+    expect(card.locator(".score-status .badge")).to_have_text("Saved")
+    expect(card.locator(".score-status")).to_contain_text(re.compile(r"Your score: \d \(\w+\)"))
+    # The chosen relevance and level differ from the others by more than colour: a
+    # different border or shadow (the level card also fills its radio dot).
+    chosen = card.locator(".segmented__input:checked + .segmented__label")
+    other = card.locator(".segmented__input:not(:checked) + .segmented__label").first
+
+    def look(locator: Locator) -> tuple[str, str]:
+        return tuple(
+            locator.evaluate(
+                "el => { const s = getComputedStyle(el); return [s.boxShadow, s.borderColor]; }"
+            )
+        )  # type: ignore[return-value]
+
+    assert look(chosen)[0] != look(other)[0], "the chosen score is marked by colour only"
+    # Phases: the current step is named, finished steps carry a tick.
+    expect(participant.locator(".stepper [aria-current=step]")).to_contain_text("Scoring")
+    expect(participant.locator(".stepper__step--done .visually-hidden").first).to_have_text(
+        "(done)"
+    )
+    # Connection state in words next to its icon.
+    expect(participant.locator("[data-live-indicator]").first).to_have_text(
+        re.compile(r"Connecting…|Live|Reconnecting…|Offline")
+    )
