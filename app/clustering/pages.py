@@ -340,6 +340,21 @@ def _form_error(
     )
 
 
+def _refused_cluster_form(
+    error: AppError, title: str, description: str, category: str
+) -> dict[str, Any]:
+    """The cluster form as typed, its error on the refused field (else on the whole form).
+
+    An error that names no field is not the form's to show: it is raised again.
+    """
+    if error.field is None:
+        raise error
+    form: dict[str, Any] = {"title": title, "description": description, "category": category}
+    shown = error.field if error.field in form else "form"
+    form["errors"] = {shown: error.message}
+    return form
+
+
 @router.post("/s/{code}/facilitate/clustering/clusters")
 def create_cluster(
     code: str,
@@ -361,11 +376,7 @@ def create_cluster(
             ),
         )
     except AppError as error:
-        if error.field is None:
-            raise
-        form = {"title": title, "description": description, "category": category}
-        shown = error.field if error.field in form else "form"
-        form["errors"] = {shown: error.message}
+        form = _refused_cluster_form(error, title, description, category)
         return _form_error(request, db, actor, challenge, error, {"new": form})
     return _board_response(
         request,
@@ -425,11 +436,7 @@ def edit_cluster(
             ClusterUpdate(title=title, description=description, category=category),
         )
     except AppError as error:
-        if error.field is None:
-            raise
-        form = {"title": title, "description": description, "category": category}
-        shown = error.field if error.field in form else "form"
-        form["errors"] = {shown: error.message}
+        form = _refused_cluster_form(error, title, description, category)
         return _form_error(request, db, actor, challenge_id, error, {"edit": {cluster_id: form}})
     return _board_response(
         request,
@@ -579,6 +586,14 @@ def _render_preview(
     if message and is_htmx(request):
         with_trigger(response, "boardStatus", message=message, clear=True)
     return response
+
+
+def _preview_notice(
+    request: Request, db: Session, actor: Actor, preview: Preview, message: str
+) -> Response:
+    """The preview redrawn after a change to it, the change told in it and announced."""
+    preview.notice = message
+    return _render_preview(request, db, actor, preview.challenge_id, preview, message=message)
 
 
 @router.get("/s/{code}/facilitate/clustering/suggest")
@@ -742,8 +757,7 @@ def accept_suggestions(
     message = " ".join(parts)
     if not preview.suggestions and not preview.duplicates and not is_htmx(request):
         return see_other(clustering_url(actor.session.code, challenge, "board"))
-    preview.notice = message
-    return _render_preview(request, db, actor, challenge, preview, message=message)
+    return _preview_notice(request, db, actor, preview, message)
 
 
 @router.post("/s/{code}/facilitate/clustering/suggestions/discard")
@@ -766,8 +780,7 @@ def discard_suggestion(
     index = _index(discard, len(preview.suggestions))
     gone = preview.suggestions.pop(index)
     message = f"Suggestion “{gone.title}” discarded."
-    preview.notice = message
-    return _render_preview(request, db, actor, challenge, preview, message=message)
+    return _preview_notice(request, db, actor, preview, message)
 
 
 @router.post("/s/{code}/facilitate/clustering/suggestions/duplicates")
@@ -780,7 +793,6 @@ def merge_duplicates(
     group: Annotated[str, Form()] = "",
 ) -> Response:
     """Merge one group of near-duplicates: every text and author stays, one note leads."""
-    challenge = preview.challenge_id
     index = _index(group, len(preview.duplicates))
     merged_ids = preview.duplicates.pop(index)
     original = service.merge_duplicates(db, actor, merged_ids)
@@ -790,5 +802,4 @@ def merge_duplicates(
         suggestion.ids = [i for i in suggestion.ids if i not in followers]
     preview.suggestions = [s for s in preview.suggestions if s.ids]
     message = f"{len(merged_ids)} contributions merged as duplicates; every text is kept."
-    preview.notice = message
-    return _render_preview(request, db, actor, challenge, preview, message=message)
+    return _preview_notice(request, db, actor, preview, message)
