@@ -386,6 +386,14 @@
       delete pending[target.id];
       return;
     }
+    // The person's own request from this region is on its way: its answer redraws the region
+    // (and places the focus). Swapping now would pull the focused button away under them; the
+    // update is checked again afterwards, quietly, and is usually the same by then.
+    if (target.id && (target.matches(".htmx-request") || target.querySelector(".htmx-request"))) {
+      pending[target.id] = el;
+      schedulePending();
+      return;
+    }
     if (!busy(target)) {
       swapNow(target, el);
       return;

@@ -5,9 +5,10 @@ tab order follows the reading order, nothing traps the focus, and the regions th
 screen readers are polite and never the long, changing lists."""
 
 import re
+import time
 from collections.abc import Callable
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from tests.e2e.conftest import (
     DESKTOP,
@@ -42,13 +43,25 @@ def start(page: Page, url: str) -> None:
     page.evaluate("document.activeElement && document.activeElement.blur()")
 
 
+def slow_answer(route: Route) -> None:
+    """Hold the server's answer back a little, as a busy venue network would: the live
+    update of the same change then arrives first."""
+    response = route.fetch()
+    time.sleep(0.6)
+    route.fulfill(response=response)
+
+
 def facilitator_moves_on(page: Page, lab: Lab, button: str, phase: str) -> None:
     start(page, f"/s/{lab.code}/facilitate")
+    # The live stream must be up, so that its update races the button's own answer.
+    expect(page.locator("[data-live-indicator]").first).to_have_text(re.compile("Live"))
+    page.route(re.compile(r"/facilitate/phase$"), slow_answer)
     enter_on(page, page.get_by_role("button", name=button), f"dashboard: {button}")
     expect(page.locator("#dash-phase .stepper [aria-current=step]")).to_contain_text(phase)
     # The phase card takes the focus back after its redraw, visibly.
     expect(page.locator("#dash-phase-title")).to_be_focused()
     assert_focus_visible(page, "dashboard after a phase change")
+    page.unroute(re.compile(r"/facilitate/phase$"))
 
 
 def test_the_workshop_with_the_keyboard_alone(
