@@ -38,6 +38,10 @@ T = TypeVar("T")
 # client reconnects with Last-Event-ID and replays from the table).
 QUEUE_LIMIT = 1000
 READ_BATCH = 500
+# From this many streams on a session, wait this long after news before reading, so that
+# events arriving together are fanned out together (adds at most this to fan-out latency).
+COALESCE_FROM = 100
+COALESCE_SECONDS = 0.03
 # How long a browser waits before reconnecting after a stream ends (milliseconds).
 RETRY_MS = 2000
 PRUNE_EVERY_SECONDS = 600.0
@@ -175,7 +179,10 @@ class SessionFeed:
             self._ready.set_result(None)
             poll = self.hub.settings.event_poll_seconds
             while True:
-                await watch.wait(poll)
+                if await watch.wait(poll) and len(self.subscribers) >= COALESCE_FROM:
+                    # Every event costs loop time per stream; in a big room, wait a moment
+                    # so that a burst goes out as one write per stream instead of several.
+                    await asyncio.sleep(COALESCE_SECONDS)
                 try:
                     await self._catch_up()
                 except Exception:

@@ -104,6 +104,19 @@ async def session_events(
     """`hello`, maybe `reset`, then the session's events after `last_seq` (None: from now),
     each once and in order, until `max_seconds` (default: about `stream_max_seconds`) or
     until the consumer falls too far behind. Holds no database session while waiting."""
+    async for batch in session_event_batches(app, session_id, last_seq, max_seconds=max_seconds):
+        for event in batch:
+            yield event
+
+
+async def session_event_batches(
+    app: FastAPI,
+    session_id: int,
+    last_seq: int | None = None,
+    *,
+    max_seconds: float | None = None,
+) -> AsyncIterator[list[LiveEvent]]:
+    """`session_events` in the batches they become available in (one write per batch)."""
     hub: LiveHub = app.state.live
     if max_seconds is None:
         # Spread out: a room that connected together should not reconnect together.
@@ -122,41 +135,49 @@ async def session_events(
             "server_now": iso(now),
             "timer": start.timer,
         }
-        yield LiveEvent(seq=start.cursor, kind="hello", data=hello, at=now)
+        first = [LiveEvent(seq=start.cursor, kind="hello", data=hello, at=now)]
         cursor = start.cursor
         if start.reset_reason:
-            yield LiveEvent(seq=cursor, kind="reset", data={"reason": start.reset_reason}, at=now)
+            first.append(
+                LiveEvent(seq=cursor, kind="reset", data={"reason": start.reset_reason}, at=now)
+            )
+        yield first
         while True:
             backlog = await hub.read(read_events, session_id, cursor, READ_BATCH)
-            for event in backlog:
-                yield event
-                cursor = event.seq
+            if backlog:
+                yield backlog
+                cursor = backlog[-1].seq
             if len(backlog) < READ_BATCH:
                 break
 
         subscription.expire_after(max(0.0, deadline - time.monotonic()))
         while not subscription.closed:
-            batch = await subscription.get()
+            queued = await subscription.get()
             if subscription.dropped:
                 return
-            for event in batch:
+            batch: list[LiveEvent] = []
+            for event in queued:
                 if event.seq <= cursor:
                     continue
                 if event.seq > cursor + 1:
                     # Not expected (the feed reads in order), but cheap to heal from the table.
                     for missed in await hub.read(_missing, session_id, cursor, event.seq):
                         if missed.seq > cursor:
-                            yield missed
+                            batch.append(missed)
                             cursor = missed.seq
                     if cursor != event.seq - 1:
-                        yield LiveEvent(
-                            seq=event.seq - 1,
-                            kind="reset",
-                            data={"reason": "events_pruned"},
-                            at=utcnow(),
+                        batch.append(
+                            LiveEvent(
+                                seq=event.seq - 1,
+                                kind="reset",
+                                data={"reason": "events_pruned"},
+                                at=utcnow(),
+                            )
                         )
-                yield event
+                batch.append(event)
                 cursor = event.seq
+            if batch:
+                yield batch
 
 
 class LiveEventSourceResponse(EventSourceResponse):
@@ -206,14 +227,19 @@ def event_stream(
     app: FastAPI = request.app
     start = last_event_id(request) if last_seq is None else last_seq
 
-    async def messages() -> AsyncIterator[ServerSentEvent | bytes]:
-        async for event in session_events(app, session_id, start):
+    async def messages() -> AsyncIterator[bytes]:
+        # One write per batch: with hundreds of streams, every send costs loop time.
+        async for batch in session_event_batches(app, session_id, start):
             if render is None:
-                yield event.wire
+                yield b"".join(event.wire for event in batch)
                 continue
-            message = await render(event)
-            if message is not None:
-                yield message
+            chunks = []
+            for event in batch:
+                message = await render(event)
+                if message is not None:
+                    chunks.append(message if isinstance(message, bytes) else message.encode())
+            if chunks:
+                yield b"".join(chunks)
 
     return LiveEventSourceResponse(
         messages(),
