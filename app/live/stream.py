@@ -18,8 +18,10 @@ For pages (htmx SSE extension) and any other consumer in this process::
 
 `event_stream` reads Last-Event-ID (header, or `?last_event_id=` on the first connect),
 sends keep-alives, caps the stream's lifetime and drops a client that falls too far behind;
-the browser reconnects by itself and gets exactly what it missed. Lower level,
-`session_events(app, session_id, last_seq)` yields the `LiveEvent`s themselves:
+the browser reconnects by itself and gets exactly what it missed; the messages of events
+that arrive together go out in one write. Lower level,
+`session_events(app, session_id, last_seq)` yields the `LiveEvent`s themselves
+(`session_event_batches` the same, grouped as they become available):
 
 - first `hello` (seq = where the stream starts; data: phase, last_seq, server_now, timer),
 - `reset` when the events after `last_seq` no longer exist (pruned, or an id from another
