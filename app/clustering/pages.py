@@ -320,6 +320,7 @@ def _board_response(
     context = board_context(db, actor, challenge_id)
     context["focus_note"] = focus_note
     context["focus_toolbar"] = focus_toolbar
+    context["oob_switcher"] = True
     response = render(request, "clustering/board.html", context, block="board")
     return with_trigger(response, "boardStatus", message=message, clear=True)
 
@@ -580,6 +581,7 @@ def _render_preview(
     block: str = "workspace",
 ) -> Response:
     context = board_context(db, actor, challenge_id, preview=preview)
+    context["oob_switcher"] = True
     response = render(
         request, "clustering/board.html", context, block=block, status_code=status_code
     )

@@ -267,6 +267,10 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
         expect(fac.locator("#board-status")).to_contain_text("Moved")
     expect(inbox.locator("[data-note]")).to_have_count(2)
     expect(compute.locator(".count-badge")).to_contain_text("2")
+    # The challenge switcher's "not in a cluster yet" count follows the moves.
+    switcher = fac.get_by_role("navigation", name="Challenges")
+    left_here = switcher.get_by_role("link", name=CH1).locator(".count-badge")
+    expect(left_here).to_have_text(re.compile(r"^\s*2\b"))
 
     # Keyboard: select a note with Enter, M jumps to "Move to", arrows choose, Enter moves.
     note = inbox.locator("[data-note]", has_text=IDEAS["Ben"][1][1])
@@ -296,10 +300,11 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     fac.keyboard.press("Enter")
     expect(compute.locator("[data-note]")).to_have_count(3)
     expect(inbox.locator("[data-note]")).to_have_count(0)
+    expect(left_here).to_have_text(re.compile(r"^\s*0\b"))
     shows(fac, "clustering-board")
 
     # The second challenge: the assistant proposes, the facilitator names and accepts.
-    fac.get_by_role("navigation", name="Challenges").get_by_role("link", name=CH2).click()
+    switcher.get_by_role("link", name=CH2).click()
     expect(fac.locator("h1")).to_have_text(CH2)
     fac.get_by_role("button", name="Suggest clusters").click()
     suggestions = fac.locator("#suggestions")
