@@ -137,7 +137,7 @@ def test_the_workshop_with_the_keyboard_alone(
 
     # Escape drops a selection without moving anything.
     note = column.locator("[data-note]").first
-    note.focus()
+    tab_to(fac, note, "board: back to the first note", back=True)
     press(fac, "Enter")
     expect(note).to_have_attribute("aria-pressed", "true")
     press(fac, "Escape")
