@@ -190,8 +190,8 @@ def assert_accessible(page: Page, where: str) -> None:
             "id": v["id"],
             "impact": v["impact"],
             "help": v["help"],
-            "nodes": [n["target"] for n in v["nodes"][:3]],
-        }  # type: ignore[index]
+            "nodes": [n["target"] for n in v["nodes"][:3]],  # type: ignore[index]
+        }
         for v in found
     ]
     assert not found, f"axe violations on {where}: {json.dumps(summary, indent=1)}"
