@@ -177,6 +177,16 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
     """Serious or critical axe-core violations on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # A toast fading in or out is translucent for a moment and axe would measure
+    # its contrast mid-fade: wait until finite animations and transitions settle
+    # (spinners loop forever and are left alone).
+    page.wait_for_function(
+        """() => document.getAnimations().every(a => {
+            const t = a.effect && a.effect.getComputedTiming();
+            return a.playState !== 'running' || !t || t.endTime === Infinity;
+        })""",
+        timeout=5_000,
+    )
     results = Axe().run(page)
     violations = results.response.get("violations", [])
     return [v for v in violations if v.get("impact") in ("serious", "critical")]
