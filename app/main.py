@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import DbDep, WriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
 from app.live.hub import LiveHub, install_commit_hook
+from app.report.render_pdf import shutdown_helper
 from app.report.service import purge_periodically
 from app.security import SecurityMiddleware
 from app.templating import make_templates
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         purge.cancel()
         await live.stop()
+        shutdown_helper()
         engine.dispose()
 
     app = FastAPI(

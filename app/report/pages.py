@@ -7,6 +7,7 @@ from app.db import DbDep
 from app.report import service
 from app.report.chart import chart_svg
 from app.report.model import build_report
+from app.report.render_pdf import warm_helper
 from app.sessions import service as sessions
 from app.sessions.auth import Actor, cookie_name, normalise_code
 from app.sessions.page_utils import FormDep, facilitator_actor, form_text, no_store, see_other
@@ -35,6 +36,7 @@ def _page(
 ) -> Response:
     session = actor.session
     report = build_report(db, session)
+    warm_helper(report)
     return render(
         request,
         "report/page.html",

@@ -55,12 +55,21 @@ def _stylesheet(static_dir: Path) -> str:
     return re.sub(r"var\((--[\w-]+)\)", lambda m: variables.get(m[1], m[0]), css)
 
 
-def render_html(report: Report, *, chart_images: bool = False) -> str:
+# The PDF's table of contents points to the appendix, which is laid out as a separate
+# document: its entry links here, and the PDF assembly turns this link into a jump.
+APPENDIX_LINK = "https://appendix.policylab.invalid/"
+PARTS = ("all", "main", "appendix")
+
+
+def render_html(report: Report, *, chart_images: bool = False, part: str = "all") -> str:
     """The whole report as one HTML page with its styles and charts inlined.
 
     With `chart_images` the charts are `<img>` data URIs instead of inline SVG: WeasyPrint
-    then draws each as one image instead of styling hundreds of elements.
+    then draws each as one image instead of styling hundreds of elements. `part` "main" or
+    "appendix" gives only that part of the document (the two parts of the PDF).
     """
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
     settings = get_settings()
     template = _environment(settings.templates_dir).get_template("report/document.html")
     recs = {rec.id: rec for rec in report.recommendations}
@@ -68,8 +77,14 @@ def render_html(report: Report, *, chart_images: bool = False) -> str:
         r=report,
         p=report.participation,
         css=_stylesheet(settings.static_dir),
-        charts={c.id: _chart(c, report.categories, chart_images) for c in report.challenges},
+        charts=(
+            {}
+            if part == "appendix"
+            else {c.id: _chart(c, report.categories, chart_images) for c in report.challenges}
+        ),
         chart_images=chart_images,
+        part=part,
+        appendix_link=APPENDIX_LINK,
         methodology=methodology(report),
         recs=recs,
         numbers={item.id: item.number for item in report.contributions},
