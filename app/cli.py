@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import get_settings
@@ -14,7 +15,8 @@ from app.db import make_engine, migrate, open_session
 from app.errors import AppError
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
+    """An engine on the configured database, migrated to the newest schema."""
     engine = make_engine(get_settings().database_url)
     migrate(engine)
     return engine
@@ -22,9 +24,7 @@ def _engine():  # type: ignore[no-untyped-def]
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web server."""
-    migrate_first = make_engine(get_settings().database_url)
-    migrate(migrate_first)
-    migrate_first.dispose()
+    _engine().dispose()  # migrate before the workers start
     if args.workers > 1 and get_settings().is_sqlite:
         print(
             "Note: with SQLite, several workers share one writer; use PostgreSQL for large events.",

@@ -99,6 +99,20 @@ class CreatedSession:
     facilitator_token: str
 
 
+# The optional details printed on the report's title page: field → (label, max length).
+DETAILS = {
+    "place": ("The place", 200),
+    "organiser": ("The organiser", 200),
+    "lab_date": ("The date", 40),
+}
+
+
+def clean_detail(field: str, value: str | None) -> str:
+    """A title-page detail (place, organiser, date), trimmed; "" when left empty."""
+    label, max_chars = DETAILS[field]
+    return clean_text(value, field=field, label=label, max_chars=max_chars, required=False)
+
+
 def create_session(db: Session, data: SessionCreate) -> CreatedSession:
     """Create a session with its challenges; the facilitator token is returned once."""
     settings = get_settings()
@@ -119,15 +133,7 @@ def create_session(db: Session, data: SessionCreate) -> CreatedSession:
         categories=categories,
         show_contributions=data.show_contributions,
         show_names=data.show_names,
-        place=clean_text(
-            data.place, field="place", label="The place", max_chars=200, required=False
-        ),
-        organiser=clean_text(
-            data.organiser, field="organiser", label="The organiser", max_chars=200, required=False
-        ),
-        lab_date=clean_text(
-            data.lab_date, field="lab_date", label="The date", max_chars=40, required=False
-        ),
+        **{field: clean_detail(field, getattr(data, field)) for field in DETAILS},
     )
     db.add(session)
     db.flush()
@@ -195,18 +201,10 @@ def update_settings(db: Session, session: WorkshopSession, data: SessionSettings
         value = getattr(data, flag)
         if value is not None:
             setattr(session, flag, value)
-    for field, label in (("place", "The place"), ("organiser", "The organiser")):
+    for field in DETAILS:
         value = getattr(data, field)
         if value is not None:
-            setattr(
-                session,
-                field,
-                clean_text(value, field=field, label=label, max_chars=200, required=False),
-            )
-    if data.lab_date is not None:
-        session.lab_date = clean_text(
-            data.lab_date, field="lab_date", label="The date", max_chars=40, required=False
-        )
+            setattr(session, field, clean_detail(field, value))
     if data.categories is not None:
         _replace_categories(db, session, clean_categories(data.categories))
     session.updated_at = utcnow()
