@@ -427,21 +427,50 @@
     });
   }
 
+  // The stream's own events and the answers to the page's requests both tell: a request
+  // that got no answer means "offline" even before the browser's offline event (which may
+  // come late, or after the stream said it was open), and any answer ends that.
+  var streamOpen = false;
+  var saidOffline = false;
+
+  function connectionState() {
+    if (navigator.onLine === false || saidOffline) return "offline";
+    return streamOpen ? "live" : "reconnecting";
+  }
+
   document.addEventListener("htmx:sseOpen", function () {
-    setLiveState("live");
+    streamOpen = true;
+    saidOffline = false; // a stream just opened: the server is reachable
+    setLiveState(connectionState());
+  });
+  document.addEventListener("htmx:sseBeforeMessage", function () {
+    streamOpen = true;
+    setLiveState(connectionState());
   });
   document.addEventListener("htmx:sseError", function () {
-    setLiveState(navigator.onLine === false ? "offline" : "reconnecting");
+    streamOpen = false;
+    setLiveState(connectionState());
   });
   document.addEventListener("htmx:sseClose", function (evt) {
     if (evt.detail && evt.detail.type === "nodeMissing") return;
+    streamOpen = false;
     setLiveState("offline");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    saidOffline = true;
+    setLiveState("offline");
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (!saidOffline || !xhr || !xhr.status) return;
+    saidOffline = false;
+    setLiveState(connectionState());
   });
   window.addEventListener("offline", function () {
     setLiveState("offline");
   });
   window.addEventListener("online", function () {
-    setLiveState("reconnecting");
+    setLiveState(connectionState());
   });
 
   /* ------------------------------------------------------ focus management */
