@@ -123,11 +123,14 @@ def delete_session(actor: FacilitatorDep, db: DbDep) -> Response:
 
 
 @router.post("/sessions/{code}/participants", status_code=201, response_model=ParticipantCreated)
-def join_session(code: str, data: ParticipantCreate, request: Request, db: DbDep) -> dict[str, Any]:
-    """Join with the code; the participant token is shown only this once."""
+def join_session(
+    code: str, request: Request, db: DbDep, data: ParticipantCreate | None = None
+) -> dict[str, Any]:
+    """Join with the code (a name is optional, so is the body); the participant token is
+    shown only this once."""
     session = find_session(db, code)
     limit(request, "join")
-    participant, token = service.join(db, session, data.name)
+    participant, token = service.join(db, session, data.name if data else None)
     return {"id": participant.id, "name": participant.name, "participant_token": token}
 
 
@@ -155,8 +158,8 @@ def add_contribution(
     contribution, created = service.add_contribution(
         db, actor, data.challenge_id, data.text, data.client_id
     )
-    if not created:
-        response.status_code = 200
+    if not created:  # a retry: the same answer as the first time, marked as a replay
+        response.headers["Idempotent-Replayed"] = "true"
     return service.contribution_public(contribution, actor)
 
 

@@ -127,7 +127,7 @@ class Contribution(SQLModel, table=True):
 
 class ChallengeIn(SQLModel):
     title: str
-    description: str = ""
+    description: str | None = None
     questions: list[str] | None = None
 
     @field_validator("title")

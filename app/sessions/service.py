@@ -1,5 +1,6 @@
 """Sessions, challenges, participants and contributions: every rule lives here."""
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -312,13 +313,10 @@ def add_contribution(
     """
     session = actor.session
     settings = get_settings()
-    if client_id is not None:
-        client_id = client_id.strip()[:64] or None
+    client_id = _idempotency_key(actor, client_id)
     if client_id:
         existing = _by_client_id(db, session, client_id)
         if existing is not None:
-            if existing.participant_id != actor.participant_id:
-                raise Conflict("This client_id was already used by someone else.")
             return existing, False
     require_phase(session, ["brainstorm"], "Adding contributions")
     challenge = get_challenge(db, session, challenge_id)
@@ -363,6 +361,19 @@ def add_contribution(
         challenge_id=challenge.id,
     )
     return contribution, True
+
+
+def _idempotency_key(actor: Actor, client_id: str | None) -> str | None:
+    """The stored form of a submission's `client_id`, scoped to its author: two people's
+    browsers (or scripts) may pick the same ids, and only a retry by the same author is one.
+    Fits the 64-character column whatever the length of the client's id."""
+    client_id = (client_id or "").strip()
+    if not client_id:
+        return None
+    author = f"p{actor.participant_id}:" if actor.participant_id else "f:"
+    if len(author) + len(client_id) > 64:
+        client_id = "#" + hashlib.sha256(client_id.encode()).hexdigest()[:40]
+    return author + client_id
 
 
 def _by_client_id(db: Session, session: WorkshopSession, client_id: str) -> Contribution | None:

@@ -17,6 +17,7 @@ def test_create_session_returns_links_defaults_and_secret_once(client: TestClien
             "challenges": [
                 {"title": "Skills for AI", "description": "Brief", "questions": ["Q1?"]},
                 {"title": "Innovation ecosystems"},
+                {"title": "Data access", "description": None, "questions": None},
             ],
         },
     )
@@ -28,6 +29,8 @@ def test_create_session_returns_links_defaults_and_secret_once(client: TestClien
     assert data["categories"] == DEFAULT_CATEGORIES
     assert data["challenges"][0]["questions"] == ["Q1?"]
     assert data["challenges"][1]["questions"] == DEFAULT_QUESTIONS
+    assert data["challenges"][2]["description"] == ""  # optional fields may be null
+    assert data["challenges"][2]["questions"] == DEFAULT_QUESTIONS
     assert data["join_url"].endswith(f"/join/{data['code']}")
     assert data["facilitator_url"].endswith(f"/f/{data['code']}?key={data['facilitator_token']}")
     session = client.get(
@@ -100,10 +103,12 @@ def test_join_with_code_in_any_case_and_name_limit(client: TestClient, db: Sessi
     assert joined.json()["name"] == "Ana"
     anonymous = client.post(workshop.url("/participants"), json={})
     assert anonymous.status_code == 201 and anonymous.json()["name"] == ""
+    bodiless = client.post(workshop.url("/participants"))
+    assert bodiless.status_code == 201 and bodiless.json()["participant_token"]
     too_long = client.post(workshop.url("/participants"), json={"name": "n" * 61})
     assert too_long.status_code == 422
     assert "at most 60" in too_long.json()["detail"]
-    assert client.get(workshop.url(), headers=workshop.f).json()["counts"]["participants"] == 2
+    assert client.get(workshop.url(), headers=workshop.f).json()["counts"]["participants"] == 3
     unknown = client.post("/api/v1/sessions/ZZZZZZ/participants", json={})
     assert unknown.status_code == 404
 
@@ -200,11 +205,36 @@ def test_same_client_id_is_stored_once(workshop: Workshop, db: Session) -> None:
     body = {"challenge_id": workshop.challenges[0]["id"], "text": "Retry me", "client_id": "c-123"}
     first = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
     second = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(0))
-    assert first.status_code == 201 and second.status_code == 200
-    assert first.json()["id"] == second.json()["id"]
-    stolen = client.post(workshop.url("/contributions"), json=body, headers=workshop.p(1))
-    assert stolen.status_code == 409
+    # The answer to a retry is the answer the lost one would have been.
+    assert first.status_code == 201 and second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
     assert count(db, Contribution) == 1
+
+
+def test_client_ids_belong_to_their_author(workshop: Workshop, db: Session) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    challenge = workshop.challenges[0]["id"]
+    long_id = "x" * 200  # longer than the stored column: still one id per author
+    ids = {}
+    for who, headers in (("p0", workshop.p(0)), ("p1", workshop.p(1)), ("f", workshop.f)):
+        for client_id in ("c-1", long_id):
+            body = {
+                "challenge_id": challenge,
+                "text": f"{who} {client_id[:3]}",
+                "client_id": client_id,
+            }
+            answers = [
+                client.post(workshop.url("/contributions"), json=body, headers=headers)
+                for _ in range(2)
+            ]
+            assert [a.status_code for a in answers] == [201, 201]
+            assert answers[0].json()["id"] == answers[1].json()["id"]
+            ids[who, client_id] = answers[0].json()["id"]
+    assert len(set(ids.values())) == 6  # the same ids from three authors: six contributions
+    assert count(db, Contribution) == 6
 
 
 def test_authors_are_visible_to_the_facilitator_only(workshop: Workshop) -> None:
