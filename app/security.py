@@ -32,8 +32,32 @@ class SecurityMiddleware:
             await _send_json(send, status, message)
             return
 
+        # A body without Content-Length (chunked) is counted as it arrives: past the cap the
+        # client gets its 413 here and the app sees a disconnect, so it changes nothing.
+        received = 0
+        refused = False
+        started = False
+
+        async def capped_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    refused = True
+                    if not started:
+                        await _send_json(send, 413, "The request is too large.")
+                    return {"type": "http.disconnect"}
+            return message
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app answers is dropped
             if message["type"] == "http.response.start":
+                started = True
                 extra = [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
@@ -46,7 +70,7 @@ class SecurityMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, capped_receive, send_with_headers)
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         length = headers.get("content-length")

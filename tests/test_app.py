@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from app.config import get_settings
 from app.main import create_app
-from tests.conftest import create_workshop
+from app.sessions.models import WorkshopSession
+from tests.conftest import count, create_workshop
 
 
 def test_everything_survives_a_restart_on_the_same_sqlite_file(
@@ -70,6 +72,38 @@ def test_oversized_requests_are_refused(
     response = client.post("/api/v1/sessions", json=body)
     assert response.status_code == 413
     assert response.json()["detail"] == "The request is too large."
+
+
+def test_oversized_chunked_bodies_are_refused_and_change_nothing(
+    client: TestClient, db: Session
+) -> None:
+    """Without Content-Length the body is counted as it arrives."""
+    import json
+
+    data = json.dumps({"title": "Lab", "challenges": [{"title": "A"}], "pad": ""})
+    padding = b" " * (get_settings().max_request_bytes + 1)
+
+    def chunks():  # a generator makes the client send Transfer-Encoding: chunked
+        yield data.encode()[:-1]
+        for start in range(0, len(padding), 256 * 1024):
+            yield padding[start : start + 256 * 1024]
+        yield b"}"
+
+    response = client.post(
+        "/api/v1/sessions", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request is too large."}
+    assert count(db, WorkshopSession) == 0
+
+    def small():
+        yield data.encode()
+
+    created = client.post(
+        "/api/v1/sessions", content=small(), headers={"content-type": "application/json"}
+    )
+    assert created.status_code == 201  # a chunked body under the cap goes through
+    assert count(db, WorkshopSession) == 1
 
 
 def test_rate_limit_answers_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
