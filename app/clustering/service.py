@@ -141,9 +141,15 @@ def create_cluster(
 
 
 def update_cluster(db: Session, actor: Actor, cluster_id: int, data: ClusterUpdate) -> Cluster:
-    """Rename, re-describe, re-file or re-fill a cluster."""
+    """Rename, re-describe, re-file or re-fill a cluster.
+
+    Wording and category may be corrected in every phase (a typo seen on the projector
+    during scoring; the ratings stay with the cluster); its contributions change only while
+    clustering is open.
+    """
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Editing clusters")
+    if data.contribution_ids is not None:
+        require_phase(session, EDIT_PHASES, "Moving contributions between clusters")
     cluster = get_cluster(db, session, cluster_id)
     if data.title is not None:
         cluster.title = clean_title(data.title, label="The cluster title")

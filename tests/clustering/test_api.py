@@ -69,6 +69,32 @@ def test_invalid_cluster_edits_change_nothing(client: TestClient, db: Session) -
     assert count(db, Cluster) == 0
 
 
+def test_wording_can_be_corrected_in_every_phase_and_ratings_stay(client: TestClient) -> None:
+    w, first, _ = brainstormed(client)
+    cluster = w.cluster(0, "Regional AI hbus", "Ecosystem structure", first[:2])
+    w.phase("scoring")
+    rated = client.put(
+        w.url(f"/clusters/{cluster['id']}/rating"),
+        json={"relevance": 4, "policy_level": "eu"},
+        headers=w.p(0),
+    )
+    assert rated.status_code == 200
+    fixed = client.patch(
+        w.url(f"/clusters/{cluster['id']}"),
+        json={"title": "Regional AI hubs", "category": "Key framework conditions"},
+        headers=w.f,
+    )
+    assert fixed.status_code == 200 and fixed.json()["title"] == "Regional AI hubs"
+    moved = client.patch(
+        w.url(f"/clusters/{cluster['id']}"), json={"contribution_ids": first}, headers=w.f
+    )
+    assert moved.status_code == 409 and "clustering" in moved.json()["detail"]
+    assert clusters(w)[cluster["id"]]["contribution_ids"] == first[:2]
+    assert clusters(w)[cluster["id"]]["category"] == "Key framework conditions"
+    [row] = [r for r in client.get(w.url("/matrix"), headers=w.f).json()["clusters"]]
+    assert row["title"] == "Regional AI hubs" and row["ratings"] == 1
+
+
 def test_move_merge_and_delete_keep_every_contribution(client: TestClient, db: Session) -> None:
     w, first, _ = brainstormed(client)
     a = w.cluster(0, "Hubs", "Ecosystem structure", [first[0]])
