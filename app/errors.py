@@ -16,10 +16,13 @@ class AppError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
 
 class InvalidInput(AppError):
@@ -28,6 +31,9 @@ class InvalidInput(AppError):
 
 class NotAuthenticated(AppError):
     status_code = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(AppError):
@@ -52,6 +58,9 @@ class TooLarge(AppError):
 
 class TooManyRequests(AppError):
     status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 class Unavailable(AppError):
@@ -101,7 +110,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        return error_response(request, exc.status_code, exc.message)
+        response = error_response(request, exc.status_code, exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

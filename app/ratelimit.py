@@ -35,7 +35,10 @@ def limit(request: Request, action: str, *, key: str | None = None) -> None:
             hits.popleft()
         if len(hits) >= allowed:
             retry = int(60 - (now - hits[0])) + 1
-            raise TooManyRequests(f"Too many requests; please wait {retry} seconds and try again.")
+            raise TooManyRequests(
+                f"Too many requests; please wait {retry} seconds and try again.",
+                retry_after=retry,
+            )
         hits.append(now)
         if len(_hits) > 50_000:
             for stale in [k for k, v in _hits.items() if not v or now - v[-1] > 60]:

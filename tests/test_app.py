@@ -115,6 +115,8 @@ def test_rate_limit_answers_429(client: TestClient, monkeypatch: pytest.MonkeyPa
     assert client.post("/api/v1/sessions", json=body).status_code == 201
     limited = client.post("/api/v1/sessions", json=body)
     assert limited.status_code == 429 and "wait" in limited.json()["detail"]
+    assert 1 <= int(limited.headers["retry-after"]) <= 61
+    assert f"wait {limited.headers['retry-after']} seconds" in limited.json()["detail"]
 
 
 def test_unknown_api_path_is_json_404(client: TestClient) -> None:

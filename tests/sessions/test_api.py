@@ -130,6 +130,7 @@ def test_tokens_are_checked(workshop: Workshop) -> None:
     client = workshop.client
     other = create_workshop(client, participants=1)
     assert client.get(workshop.url()).status_code == 401
+    assert client.get(workshop.url()).headers["www-authenticate"] == "Bearer"
     assert client.get(workshop.url(), headers=bearer("not-a-token")).status_code == 401
     assert client.get(workshop.url(), headers=other.p(0)).status_code == 403
     assert client.get(workshop.url(), headers=other.f).status_code == 403
