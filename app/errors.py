@@ -2,13 +2,37 @@
 
 import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """Every refusal of the JSON API: one sentence a person understands."""
+
+    detail: str
+
+
+# The refusals every API route may answer, for the OpenAPI document (the 422 replaces
+# FastAPI's default list-shaped validation error, which this API never sends).
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorDetail, "description": text}
+    for status, text in (
+        (401, "No token, or a token this instance does not know"),
+        (403, "Wrong role, or a token of another session"),
+        (404, "Unknown session or object"),
+        (409, "Not allowed in the session's current phase"),
+        (413, "Request too large, or a limit reached"),
+        (422, "Invalid input; nothing was changed"),
+        (429, "Too many requests; see Retry-After"),
+    )
+}
 
 
 class AppError(Exception):
@@ -135,7 +159,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 __all__ = [
+    "API_ERRORS",
     "AppError",
+    "ErrorDetail",
     "Conflict",
     "Forbidden",
     "InvalidInput",

@@ -123,3 +123,16 @@ def test_unknown_api_path_is_json_404(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"detail": "There is nothing at this address."}
+
+
+def test_openapi_documents_the_bearer_token_and_the_error_shape(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    error = {"$ref": "#/components/schemas/ErrorDetail"}
+    assert spec["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+    contribute = spec["paths"]["/api/v1/sessions/{code}/contributions"]["post"]
+    assert contribute["security"] == [{"HTTPBearer": []}]
+    for status in ("401", "403", "404", "409", "422", "429"):
+        assert contribute["responses"][status]["content"]["application/json"]["schema"] == error
+    # FastAPI's own list-shaped validation error is never sent, so it is not documented.
+    assert "HTTPValidationError" not in spec["components"]["schemas"]

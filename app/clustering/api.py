@@ -16,9 +16,10 @@ from app.clustering.models import (
     SuggestResponse,
 )
 from app.db import DbDep
+from app.errors import API_ERRORS
 from app.sessions.auth import ActorDep, FacilitatorDep
 
-router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["clusters"])
+router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["clusters"], responses=API_ERRORS)
 
 
 def _public(db: DbDep, actor: Any, cluster: Any) -> dict[str, Any]:

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse
 
 from app.db import DbDep
+from app.errors import API_ERRORS
 from app.live.stream import event_stream
 from app.live.timer import TimerControl, control_timer, timer_state
 from app.sessions.auth import ActorDep, FacilitatorDep
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = APIRouter(prefix="/api/v1", tags=["live"], responses=API_ERRORS)
 
 EVENTS_DOC = """Server-sent events of the session, for participants and the facilitator.
 

@@ -5,11 +5,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.db import DbDep
+from app.errors import API_ERRORS
 from app.matrix import service
 from app.matrix.models import RatingIn
 from app.sessions.auth import ActorDep
 
-router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["matrix"])
+router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["matrix"], responses=API_ERRORS)
 
 
 @router.put("/clusters/{cluster_id}/rating")

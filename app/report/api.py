@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.db import DbDep
-from app.errors import InvalidInput
+from app.errors import API_ERRORS, InvalidInput
 from app.ratelimit import limit
 from app.report import service
 from app.sessions.api import OrganiserKey, check_organiser_key, created_public
 from app.sessions.auth import FacilitatorDep
 from app.sessions.models import SessionCreated
 
-router = APIRouter(prefix="/api/v1", tags=["report"])
+router = APIRouter(prefix="/api/v1", tags=["report"], responses=API_ERRORS)
 
 ReportFormat = Literal["html", "md", "csv", "json", "pdf", "docx", "xlsx"]
 

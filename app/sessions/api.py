@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from app.config import get_settings
 from app.db import DbDep
-from app.errors import Forbidden
+from app.errors import API_ERRORS, Forbidden
 from app.ratelimit import limit
 from app.sessions import service
 from app.sessions.auth import ActorDep, FacilitatorDep, find_session
@@ -22,7 +22,7 @@ from app.sessions.models import (
     SessionSettingsUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["sessions"])
+router = APIRouter(prefix="/api/v1", tags=["sessions"], responses=API_ERRORS)
 
 
 def public_base_url(request: Request) -> str:

@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
 
 from app.config import get_settings
@@ -122,7 +123,21 @@ def require_participant(actor: Actor) -> Actor:
     return actor
 
 
-def get_actor(code: str, request: Request, db: DbDep) -> Actor:
+# Declared for the OpenAPI document (the "Authorize" button of /docs); the token itself is
+# read by `request_token`, which also accepts the browser's session cookie.
+bearer = HTTPBearer(
+    auto_error=False,
+    description="The facilitator token, or a participant token from joining. Browsers send "
+    "the session cookie instead.",
+)
+
+
+def get_actor(
+    code: str,
+    request: Request,
+    db: DbDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Actor:
     """Dependency: the authenticated actor for the session named in the path."""
     session = find_session(db, code)
     return resolve_actor(db, session, request_token(request, code))
