@@ -136,3 +136,20 @@ def test_openapi_documents_the_bearer_token_and_the_error_shape(client: TestClie
         assert contribute["responses"][status]["content"]["application/json"]["schema"] == error
     # FastAPI's own list-shaped validation error is never sent, so it is not documented.
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_contribution_limit_is_per_participant_and_spares_the_facilitator(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import ratelimit
+
+    monkeypatch.setitem(ratelimit.LIMITS, "contribute", 2)
+    w = create_workshop(client, participants=2)
+    w.phase("brainstorm")
+    url = w.url("/contributions")
+    body = {"challenge_id": w.challenges[0]["id"]}
+    first = [client.post(url, json={**body, "text": f"A{i}"}, headers=w.p(0)) for i in range(3)]
+    assert [r.status_code for r in first] == [201, 201, 429]
+    assert client.post(url, json={**body, "text": "B"}, headers=w.p(1)).status_code == 201
+    facilitator = [client.post(url, json={**body, "text": f"F{i}"}, headers=w.f) for i in range(4)]
+    assert [r.status_code for r in facilitator] == [201] * 4
