@@ -9,7 +9,7 @@ from app.db import DbDep
 from app.errors import API_ERRORS, InvalidInput
 from app.ratelimit import limit
 from app.report import service
-from app.sessions.api import OrganiserKey, check_organiser_key, created_public
+from app.sessions.api import OrganiserDep, created_public
 from app.sessions.auth import FacilitatorDep
 from app.sessions.models import SessionCreated
 
@@ -40,9 +40,8 @@ def export_report(actor: FacilitatorDep, db: DbDep, format: ReportFormat = "html
     return download_response(service.export_session(db, actor.session, format))
 
 
-def may_import(request: Request, organiser_key: OrganiserKey = None) -> None:
+def may_import(request: Request, _organiser: OrganiserDep) -> None:
     """Only who may create sessions may import one; counted against the import limit."""
-    check_organiser_key(organiser_key)
     limit(request, "import")
 
 

@@ -1,15 +1,16 @@
 """JSON API for sessions, participants and contributions (`/api/v1`)."""
 
+import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from app.config import get_settings
 from app.db import DbDep
-from app.errors import API_ERRORS, Forbidden
+from app.errors import API_ERRORS, Forbidden, NotAuthenticated
 from app.ratelimit import limit
 from app.sessions import service
-from app.sessions.auth import ActorDep, FacilitatorDep, find_session
+from app.sessions.auth import ActorDep, FacilitatorDep, bearer_token, find_session
 from app.sessions.models import (
     ContributionCreate,
     ContributionUpdate,
@@ -43,11 +44,28 @@ def facilitator_url(request: Request, code: str, token: str) -> str:
 def check_organiser_key(provided: str | None) -> None:
     """When the instance has an organiser key, only holders may create or import sessions."""
     required = get_settings().organiser_key
-    if required and provided != required:
+    if required and not hmac.compare_digest((provided or "").encode(), required.encode()):
         raise Forbidden("Creating sessions on this server needs the organiser key.")
 
 
-OrganiserKey = Annotated[str | None, Header(alias="X-Organiser-Key")]
+def require_organiser(
+    request: Request,
+    header_key: Annotated[str | None, Header(alias="X-Organiser-Key")] = None,
+) -> None:
+    """Dependency for creating and importing: the organiser key, when the instance has one,
+    in the X-Organiser-Key header or as the bearer token; 401 without it, 403 when wrong."""
+    if not get_settings().organiser_key:
+        return
+    provided = header_key or bearer_token(request)
+    if not provided:
+        raise NotAuthenticated(
+            "Creating sessions on this server needs the organiser key: send it as a bearer "
+            "token or in the X-Organiser-Key header."
+        )
+    check_organiser_key(provided)
+
+
+OrganiserDep = Annotated[None, Depends(require_organiser)]
 
 
 def session_public(db: DbDep, session: Any) -> dict[str, Any]:
@@ -94,10 +112,9 @@ def created_public(request: Request, created: service.CreatedSession) -> dict[st
 
 @router.post("/sessions", status_code=201, response_model=SessionCreated)
 def create_session(
-    data: SessionCreate, request: Request, db: DbDep, organiser_key: OrganiserKey = None
+    data: SessionCreate, request: Request, db: DbDep, _organiser: OrganiserDep
 ) -> dict[str, Any]:
     """Create a session; the answer carries the facilitator token, shown only this once."""
-    check_organiser_key(organiser_key)
     limit(request, "create_session")
     return created_public(request, service.create_session(db, data))
 

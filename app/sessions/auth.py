@@ -72,13 +72,17 @@ def find_session(db: Session, code: str) -> WorkshopSession:
     return found
 
 
-def request_token(request: Request, code: str) -> str | None:
-    """The bearer token from the Authorization header, else from the session's cookie."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if there is one."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(cookie_name(code))
+    return None
+
+
+def request_token(request: Request, code: str) -> str | None:
+    """The bearer token from the Authorization header, else from the session's cookie."""
+    return bearer_token(request) or request.cookies.get(cookie_name(code))
 
 
 def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> Actor:

@@ -157,11 +157,17 @@ def test_import_needs_the_organiser_key_when_the_server_has_one(
     data = json.loads(export(s.w, "json"))
     monkeypatch.setenv("POLICYLAB_ORGANISER_KEY", "secret-key")
     get_settings.cache_clear()
-    assert client.post("/api/v1/sessions/import", json=data).status_code == 403
+    assert client.post("/api/v1/sessions/import", json=data).status_code == 401
+    wrong = {"X-Organiser-Key": "nope"}
+    assert client.post("/api/v1/sessions/import", json=data, headers=wrong).status_code == 403
     allowed = client.post(
         "/api/v1/sessions/import", json=data, headers={"X-Organiser-Key": "secret-key"}
     )
     assert allowed.status_code == 201
+    as_bearer = client.post(
+        "/api/v1/sessions/import", json=data, headers={"Authorization": "Bearer secret-key"}
+    )
+    assert as_bearer.status_code == 201
 
 
 def test_cli_exports_and_imports(

@@ -84,14 +84,14 @@ def test_organiser_key_is_required_when_configured(
     monkeypatch.setenv("POLICYLAB_ORGANISER_KEY", "s3cret")
     get_settings.cache_clear()
     body = {"title": "Lab", "challenges": [{"title": "A"}]}
-    assert client.post("/api/v1/sessions", json=body).status_code == 403
-    assert (
-        client.post("/api/v1/sessions", json=body, headers={"X-Organiser-Key": "no"}).status_code
-        == 403
-    )
+    missing = client.post("/api/v1/sessions", json=body)
+    assert missing.status_code == 401 and "organiser key" in missing.json()["detail"]
+    for wrong in ({"X-Organiser-Key": "no"}, bearer("no")):
+        assert client.post("/api/v1/sessions", json=body, headers=wrong).status_code == 403
     assert count(db, WorkshopSession) == 0
-    ok = client.post("/api/v1/sessions", json=body, headers={"X-Organiser-Key": "s3cret"})
-    assert ok.status_code == 201
+    for right in ({"X-Organiser-Key": "s3cret"}, bearer("s3cret")):
+        assert client.post("/api/v1/sessions", json=body, headers=right).status_code == 201
+    assert count(db, WorkshopSession) == 2
 
 
 def test_join_with_code_in_any_case_and_name_limit(client: TestClient, db: Session) -> None:
