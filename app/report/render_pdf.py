@@ -149,6 +149,7 @@ def join_parts(main: bytes, appendix: bytes) -> bytes:
     """The two parts as one PDF: pages labelled 1… and A-1…, both parts' bookmarks, and the
     contents entry of the appendix jumping to its first page."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import PageLabelStyle
     from pypdf.generic import ArrayObject, NameObject
 
     from app.report.render_html import APPENDIX_LINK
@@ -165,8 +166,10 @@ def join_parts(main: bytes, appendix: bytes) -> bytes:
                 continue
             del annotation["/A"]
             annotation[NameObject("/Dest")] = ArrayObject([first_appendix_page, NameObject("/Fit")])
-    writer.set_page_label(0, main_pages - 1, style="/D", start=1)
-    writer.set_page_label(main_pages, len(writer.pages) - 1, style="/D", prefix="A-", start=1)
+    writer.set_page_label(0, main_pages - 1, style=PageLabelStyle.DECIMAL, start=1)
+    writer.set_page_label(
+        main_pages, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, prefix="A-", start=1
+    )
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
