@@ -1,6 +1,7 @@
 """The app as a whole: persistence across restarts, browser safety, health."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,3 +154,96 @@ def test_contribution_limit_is_per_participant_and_spares_the_facilitator(
     assert client.post(url, json={**body, "text": "B"}, headers=w.p(1)).status_code == 201
     facilitator = [client.post(url, json={**body, "text": f"F{i}"}, headers=w.f) for i in range(4)]
     assert [r.status_code for r in facilitator] == [201] * 4
+
+
+CONTRIBUTION = {"id", "challenge_id", "text", "cluster_id"}
+CLUSTER = {"id", "challenge_id", "title", "category", "contribution_ids"}
+MATRIX_ROW = {
+    *("id", "challenge_id", "title", "category", "ratings", "relevance_mean"),
+    *("relevance_median", "relevance_sd", "policy_levels", "policy_level", "agreement", "rank"),
+}
+# (method, path, status) → (answers a list?, the contract's fields of the answer)
+CONTRACT_ANSWERS: dict[tuple[str, str, str], tuple[bool, set[str]]] = {
+    ("post", "/api/v1/sessions", "201"): (
+        False,
+        {"code", "title", "phase", "facilitator_token", "join_url", "facilitator_url"}
+        | {"challenges", "categories"},
+    ),
+    ("get", "/api/v1/sessions/{code}", "200"): (
+        False,
+        {"code", "title", "phase", "challenges", "categories", "counts"},
+    ),
+    ("post", "/api/v1/sessions/{code}/participants", "201"): (
+        False,
+        {"id", "name", "participant_token"},
+    ),
+    ("post", "/api/v1/sessions/{code}/phase", "200"): (False, {"phase"}),
+    ("post", "/api/v1/sessions/{code}/contributions", "201"): (False, CONTRIBUTION),
+    ("get", "/api/v1/sessions/{code}/contributions", "200"): (True, CONTRIBUTION),
+    ("post", "/api/v1/sessions/{code}/clusters", "201"): (False, CLUSTER),
+    ("patch", "/api/v1/sessions/{code}/clusters/{cluster_id}", "200"): (False, CLUSTER),
+    ("get", "/api/v1/sessions/{code}/clusters", "200"): (True, CLUSTER),
+    ("post", "/api/v1/sessions/{code}/clusters/suggest", "200"): (False, {"suggestions"}),
+    ("put", "/api/v1/sessions/{code}/clusters/{cluster_id}/rating", "200"): (
+        False,
+        {"cluster_id", "relevance", "policy_level"},
+    ),
+    ("get", "/api/v1/sessions/{code}/matrix", "200"): (False, {"clusters"}),
+    ("post", "/api/v1/sessions/import", "201"): (False, {"code", "facilitator_token"}),
+}
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _object(spec: dict[str, Any], schema: dict[str, Any], *, many: bool = False) -> dict[str, Any]:
+    """The object schema an answer (or each item of a list answer) follows."""
+    schema = _resolve(spec, schema)
+    if many:
+        assert schema["type"] == "array"
+        schema = _resolve(spec, schema["items"])
+    assert schema.get("type") == "object" and "properties" in schema, schema
+    return schema
+
+
+def _assert_fields(schema: dict[str, Any], fields: set[str], where: str) -> None:
+    assert fields <= set(schema["properties"]), (where, fields - set(schema["properties"]))
+    assert fields <= set(schema.get("required", [])), (where, fields - set(schema["required"]))
+
+
+def test_openapi_describes_every_contract_answer_field_by_field(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    answers = {}
+    for (method, path, status), (many, fields) in CONTRACT_ANSWERS.items():
+        response = spec["paths"][path][method]["responses"][status]
+        schema = _object(spec, response["content"]["application/json"]["schema"], many=many)
+        _assert_fields(schema, fields, f"{method} {path}")
+        answers[method, path] = schema["properties"]
+
+    session = answers["get", "/api/v1/sessions/{code}"]
+    counts = {"participants", "contributions", "clusters", "ratings"}
+    _assert_fields(_object(spec, session["counts"]), counts, "session counts")
+    challenge = {"id", "title", "description", "questions"}
+    _assert_fields(_object(spec, session["challenges"], many=True), challenge, "challenges")
+
+    contribution = _object(spec, spec["components"]["schemas"]["ContributionPublic"])
+    # Shown to the facilitator only: an optional key, never a null.
+    assert "author" in contribution["properties"]
+    assert "author" not in contribution["required"]
+    assert contribution["properties"]["author"]["type"] == "string"
+
+    suggestions = answers["post", "/api/v1/sessions/{code}/clusters/suggest"]["suggestions"]
+    suggestion = _object(spec, suggestions, many=True)
+    _assert_fields(suggestion, {"title", "contribution_ids"}, "suggestion")
+    assert "category" in suggestion["properties"]
+
+    row = _object(spec, answers["get", "/api/v1/sessions/{code}/matrix"]["clusters"], many=True)
+    _assert_fields(row, MATRIX_ROW, "matrix row")
+    levels = {"local_regional", "national", "eu"}
+    _assert_fields(_object(spec, row["properties"]["policy_levels"]), levels, "policy_levels")
+    # Unrated clusters answer null figures.
+    for figure in ("relevance_mean", "relevance_median", "relevance_sd", "agreement"):
+        assert {"type": "null"} in row["properties"][figure]["anyOf"], figure

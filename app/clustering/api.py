@@ -9,7 +9,10 @@ from pydantic import BaseModel
 from app.clustering import service
 from app.clustering.models import (
     ClusterCreate,
+    ClusterPublic,
     ClusterUpdate,
+    ContributionMoved,
+    DuplicateMarked,
     MergeRequest,
     SuggestionPublic,
     SuggestRequest,
@@ -27,7 +30,7 @@ def _public(db: DbDep, actor: Any, cluster: Any) -> dict[str, Any]:
     return service.cluster_public(cluster, members.get(cluster.id, []))
 
 
-@router.get("/clusters")
+@router.get("/clusters", response_model=list[ClusterPublic])
 def list_clusters(
     actor: ActorDep, db: DbDep, challenge_id: int | None = None
 ) -> list[dict[str, Any]]:
@@ -39,13 +42,13 @@ def list_clusters(
     ]
 
 
-@router.post("/clusters", status_code=201)
+@router.post("/clusters", status_code=201, response_model=ClusterPublic)
 def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
     """Create a cluster (a proposed policy solution), optionally with contributions."""
     return _public(db, actor, service.create_cluster(db, actor, data))
 
 
-@router.patch("/clusters/{cluster_id}")
+@router.patch("/clusters/{cluster_id}", response_model=ClusterPublic)
 def update_cluster(
     cluster_id: int, data: ClusterUpdate, actor: FacilitatorDep, db: DbDep
 ) -> dict[str, Any]:
@@ -60,7 +63,7 @@ def delete_cluster(cluster_id: int, actor: FacilitatorDep, db: DbDep) -> Respons
     return Response(status_code=204)
 
 
-@router.post("/clusters/merge")
+@router.post("/clusters/merge", response_model=ClusterPublic)
 def merge_clusters(data: MergeRequest, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
     """Merge the source cluster into the target; every contribution is kept."""
     return _public(db, actor, service.merge_clusters(db, actor, data.source_id, data.target_id))
@@ -78,7 +81,7 @@ class AcceptRequest(BaseModel):
     suggestions: list[SuggestionPublic]
 
 
-@router.post("/clusters/accept", status_code=201)
+@router.post("/clusters/accept", status_code=201, response_model=list[ClusterPublic])
 def accept_suggestions(
     data: AcceptRequest, actor: FacilitatorDep, db: DbDep
 ) -> list[dict[str, Any]]:
@@ -105,7 +108,7 @@ class MoveRequest(BaseModel):
     position: int | None = None
 
 
-@router.post("/contributions/{contribution_id}/move")
+@router.post("/contributions/{contribution_id}/move", response_model=ContributionMoved)
 def move_contribution(
     contribution_id: int, data: MoveRequest, actor: FacilitatorDep, db: DbDep
 ) -> dict[str, Any]:
@@ -120,7 +123,7 @@ class DuplicateRequest(BaseModel):
     original_id: int
 
 
-@router.post("/contributions/{contribution_id}/duplicate")
+@router.post("/contributions/{contribution_id}/duplicate", response_model=DuplicateMarked)
 def mark_duplicate(
     contribution_id: int, data: DuplicateRequest, actor: FacilitatorDep, db: DbDep
 ) -> dict[str, Any]:

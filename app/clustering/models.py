@@ -1,6 +1,7 @@
 """Clusters: groups of contributions, each a proposed policy solution under a category."""
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
@@ -58,8 +59,21 @@ class ClusterPublic(SQLModel):
     title: str
     category: str
     description: str
-    contribution_ids: list[int]
-    origin: str = "manual"
+    contribution_ids: list[int] = Field(description="Its contributions, in board order.")
+    origin: Literal["manual", "suggested"] = Field(
+        description="`suggested` when it was accepted from the tool's suggestions."
+    )
+
+
+class ContributionMoved(SQLModel):
+    id: int
+    cluster_id: int | None
+
+
+class DuplicateMarked(SQLModel):
+    id: int
+    duplicate_of_id: int
+    cluster_id: int | None
 
 
 class SuggestRequest(SQLModel):

@@ -8,7 +8,7 @@ from sse_starlette import EventSourceResponse
 from app.db import DbDep
 from app.errors import API_ERRORS
 from app.live.stream import event_stream
-from app.live.timer import TimerControl, control_timer, timer_state
+from app.live.timer import TimerControl, TimerPublic, control_timer, timer_state
 from app.sessions.auth import ActorDep, FacilitatorDep
 
 router = APIRouter(prefix="/api/v1", tags=["live"], responses=API_ERRORS)
@@ -35,13 +35,13 @@ def stream_events(request: Request, actor: ActorDep) -> EventSourceResponse:
     return event_stream(request, session_id)
 
 
-@router.get("/sessions/{code}/timer")
+@router.get("/sessions/{code}/timer", response_model=TimerPublic)
 def get_timer(actor: ActorDep) -> dict[str, Any]:
     """The phase timer: `{running, remaining, ends_at, server_now, duration, state}`."""
     return timer_state(actor.session).public()
 
 
-@router.post("/sessions/{code}/timer")
+@router.post("/sessions/{code}/timer", response_model=TimerPublic)
 def change_timer(data: TimerControl, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
     """Start (`seconds`), pause, resume, extend (`seconds`) or reset the phase timer."""
     return control_timer(db, actor.session, data.action, data.seconds).public()

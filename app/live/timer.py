@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlmodel import Session, SQLModel
@@ -38,6 +38,17 @@ class TimerControl(SQLModel):
 
     action: TimerAction
     seconds: int | None = Field(default=None, ge=1, le=MAX_SECONDS)
+
+
+class TimerPublic(SQLModel):
+    """The timer as the API answers it; times are UTC ISO 8601 with milliseconds."""
+
+    running: bool
+    remaining: float = Field(description="Seconds left.")
+    ends_at: str | None = Field(description="When a running timer ends; null otherwise.")
+    server_now: str
+    duration: int = Field(description="Seconds the timer was set to (with extensions).")
+    state: Literal["idle", "running", "paused", "expired"]
 
 
 @dataclass(frozen=True)

@@ -7,25 +7,25 @@ from fastapi import APIRouter
 from app.db import DbDep
 from app.errors import API_ERRORS
 from app.matrix import service
-from app.matrix.models import RatingIn
+from app.matrix.models import MatrixPublic, RatingIn, RatingPublic
 from app.sessions.auth import ActorDep
 
 router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["matrix"], responses=API_ERRORS)
 
 
-@router.put("/clusters/{cluster_id}/rating")
+@router.put("/clusters/{cluster_id}/rating", response_model=RatingPublic)
 def rate_cluster(cluster_id: int, data: RatingIn, actor: ActorDep, db: DbDep) -> dict[str, Any]:
     """Score a cluster: relevance 1–5 and a policy level; a second PUT replaces the first."""
     return service.rating_public(service.rate(db, actor, cluster_id, data))
 
 
-@router.get("/ratings/mine")
+@router.get("/ratings/mine", response_model=list[RatingPublic])
 def my_ratings(actor: ActorDep, db: DbDep) -> list[dict[str, Any]]:
     """The caller's own ratings."""
     return [service.rating_public(r) for r in service.my_ratings(db, actor).values()]
 
 
-@router.get("/matrix")
+@router.get("/matrix", response_model=MatrixPublic)
 def matrix(actor: ActorDep, db: DbDep) -> dict[str, Any]:
     """Aggregated ratings per cluster, ranked within each challenge."""
     return {"clusters": [row.public() for row in service.compute_matrix(db, actor.session)]}

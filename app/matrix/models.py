@@ -54,4 +54,44 @@ class RatingIn(SQLModel):
 class RatingPublic(SQLModel):
     cluster_id: int
     relevance: int
-    policy_level: str
+    policy_level: PolicyLevel
+
+
+class PolicyLevelCounts(SQLModel):
+    """How many ratings chose each policy level."""
+
+    local_regional: int
+    national: int
+    eu: int
+
+
+class MatrixRowPublic(SQLModel):
+    """One cluster's aggregated ratings. Until it is rated, the relevance figures,
+    `policy_level` and `agreement` are null."""
+
+    id: int
+    challenge_id: int
+    title: str
+    category: str
+    description: str
+    ratings: int = Field(description="How many ratings it has.")
+    relevance_mean: float | None
+    relevance_median: float | None
+    relevance_sd: float | None = Field(description="Population standard deviation.")
+    policy_levels: PolicyLevelCounts
+    policy_level: PolicyLevel | None = Field(
+        description="The most chosen level (ties: the more local one)."
+    )
+    agreement: float | None = Field(
+        description="0–1, how much the relevance scores agree (1 = all equal)."
+    )
+    rank: int = Field(
+        description="Order within its challenge: by mean relevance, then number of ratings."
+    )
+    relevance_counts: dict[str, int] = Field(
+        description='How many ratings gave each relevance score, keyed "1" to "5".'
+    )
+
+
+class MatrixPublic(SQLModel):
+    clusters: list[MatrixRowPublic]

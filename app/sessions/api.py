@@ -13,13 +13,16 @@ from app.sessions import service
 from app.sessions.auth import ActorDep, FacilitatorDep, bearer_token, find_session
 from app.sessions.models import (
     ContributionCreate,
+    ContributionPublic,
     ContributionUpdate,
     ParticipantCreate,
     ParticipantCreated,
+    ParticipantPublic,
     PhaseChange,
     PhasePublic,
     SessionCreate,
     SessionCreated,
+    SessionPublic,
     SessionSettingsUpdate,
 )
 
@@ -119,13 +122,13 @@ def create_session(
     return created_public(request, service.create_session(db, data))
 
 
-@router.get("/sessions/{code}")
+@router.get("/sessions/{code}", response_model=SessionPublic)
 def get_session(actor: ActorDep, db: DbDep) -> dict[str, Any]:
     """The session with its challenges, categories and live counts."""
     return session_public(db, actor.session)
 
 
-@router.patch("/sessions/{code}")
+@router.patch("/sessions/{code}", response_model=SessionPublic)
 def update_session(data: SessionSettingsUpdate, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
     """Change the title, categories or options of a session."""
     service.update_settings(db, actor.session, data)
@@ -151,7 +154,7 @@ def join_session(
     return {"id": participant.id, "name": participant.name, "participant_token": token}
 
 
-@router.get("/sessions/{code}/participants")
+@router.get("/sessions/{code}/participants", response_model=list[ParticipantPublic])
 def list_participants(actor: FacilitatorDep, db: DbDep) -> list[dict[str, Any]]:
     """Who joined (facilitator only)."""
     return [
@@ -166,7 +169,12 @@ def change_phase(data: PhaseChange, actor: FacilitatorDep, db: DbDep) -> dict[st
     return {"phase": service.change_phase(db, actor.session, data.phase)}
 
 
-@router.post("/sessions/{code}/contributions", status_code=201)
+@router.post(
+    "/sessions/{code}/contributions",
+    status_code=201,
+    response_model=ContributionPublic,
+    response_model_exclude_unset=True,
+)
 def add_contribution(
     data: ContributionCreate, request: Request, response: Response, actor: ActorDep, db: DbDep
 ) -> dict[str, Any]:
@@ -181,7 +189,11 @@ def add_contribution(
     return service.contribution_public(contribution, actor)
 
 
-@router.get("/sessions/{code}/contributions")
+@router.get(
+    "/sessions/{code}/contributions",
+    response_model=list[ContributionPublic],
+    response_model_exclude_unset=True,
+)
 def list_contributions(
     actor: ActorDep, db: DbDep, challenge_id: int | None = None
 ) -> list[dict[str, Any]]:
@@ -193,7 +205,11 @@ def list_contributions(
     ]
 
 
-@router.patch("/sessions/{code}/contributions/{contribution_id}")
+@router.patch(
+    "/sessions/{code}/contributions/{contribution_id}",
+    response_model=ContributionPublic,
+    response_model_exclude_unset=True,
+)
 def edit_contribution(
     contribution_id: int, data: ContributionUpdate, actor: ActorDep, db: DbDep
 ) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -170,7 +171,7 @@ class ChallengePublic(SQLModel):
 class SessionCreated(SQLModel):
     code: str
     title: str
-    phase: str
+    phase: Phase
     facilitator_token: str
     join_url: str
     facilitator_url: str
@@ -188,12 +189,15 @@ class SessionCounts(SQLModel):
 class SessionPublic(SQLModel):
     code: str
     title: str
-    phase: str
+    phase: Phase
     challenges: list[ChallengePublic]
     categories: list[str]
     counts: SessionCounts
     show_contributions: bool
     show_names: bool
+    place: str
+    organiser: str
+    lab_date: str
 
 
 class ParticipantCreate(SQLModel):
@@ -206,12 +210,18 @@ class ParticipantCreated(SQLModel):
     participant_token: str
 
 
+class ParticipantPublic(SQLModel):
+    id: int
+    name: str
+    joined_at: str = Field(description="When the participant joined (ISO 8601).")
+
+
 class PhaseChange(SQLModel):
     phase: str
 
 
 class PhasePublic(SQLModel):
-    phase: str
+    phase: Phase
 
 
 class ContributionCreate(SQLModel):
@@ -225,10 +235,17 @@ class ContributionUpdate(SQLModel):
 
 
 class ContributionPublic(SQLModel):
+    """A contribution; `duplicate_of_id` and `author` appear only when they apply (never null)."""
+
+    # Routes answering it set `response_model_exclude_unset=True`, which keeps those keys out.
     id: int
     challenge_id: int
     text: str
     cluster_id: int | None
-    author: str | None = None
-    mine: bool = False
-    duplicate_of_id: int | None = None
+    mine: bool = Field(description="Whether the caller (a participant) wrote it.")
+    duplicate_of_id: int | SkipJsonSchema[None] = Field(
+        default=None, description="Present only when it is marked as a duplicate of another."
+    )
+    author: str | SkipJsonSchema[None] = Field(
+        default=None, description="Present only in the facilitator's answers."
+    )

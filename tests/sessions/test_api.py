@@ -250,6 +250,27 @@ def test_authors_are_visible_to_the_facilitator_only(workshop: Workshop) -> None
     assert [c["text"] for c in as_participant] == ["Gap one", "Facilitator's note"]
 
 
+def test_contribution_answers_leave_out_keys_that_do_not_apply(workshop: Workshop) -> None:
+    client = workshop.client
+    workshop.phase("brainstorm")
+    plain = {"id", "challenge_id", "text", "cluster_id", "mine"}
+    mine = workshop.contribute(0, 0, "Gap one")
+    assert set(mine) == plain  # no author, not even null
+    url = workshop.url(f"/contributions/{mine['id']}")
+    edited = client.patch(url, json={"text": "Gap one, sharper"}, headers=workshop.p(0))
+    assert set(edited.json()) == plain
+    same = workshop.contribute(None, 0, "Same gap")
+    assert set(same) == plain | {"author"}
+    workshop.phase("clustering")
+    duplicate = workshop.url(f"/contributions/{same['id']}/duplicate")
+    assert client.post(duplicate, json={"original_id": mine["id"]}, headers=workshop.f).is_success
+    as_participant = client.get(workshop.url("/contributions"), headers=workshop.p(1)).json()
+    assert [set(c) for c in as_participant] == [plain, plain | {"duplicate_of_id"}]
+    as_facilitator = client.get(workshop.url("/contributions"), headers=workshop.f).json()
+    assert [c["author"] for c in as_facilitator] == ["Person 1", "Facilitator"]
+    assert as_facilitator[1]["duplicate_of_id"] == mine["id"]
+
+
 def test_hidden_board_shows_participants_only_their_own(client: TestClient) -> None:
     workshop = create_workshop(client, participants=2, show_contributions=False)
     workshop.phase("brainstorm")
