@@ -215,7 +215,8 @@ def edit_contribution(
 ) -> dict[str, Any]:
     """Rewrite a contribution (its author during the brainstorm, or the facilitator)."""
     contribution = service.edit_contribution(db, actor, contribution_id, data.text)
-    return service.contribution_public(contribution, actor)
+    names = service.author_names(db, actor.session) if actor.is_facilitator else None
+    return service.contribution_public(contribution, actor, names)
 
 
 @router.delete("/sessions/{code}/contributions/{contribution_id}", status_code=204)

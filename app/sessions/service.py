@@ -482,8 +482,8 @@ def contribution_public(
         "challenge_id": contribution.challenge_id,
         "text": contribution.text,
         "cluster_id": contribution.cluster_id,
-        "mine": actor.participant_id is not None
-        and contribution.participant_id == actor.participant_id,
+        # The facilitator's own contributions are those without a participant.
+        "mine": contribution.participant_id == actor.participant_id,
     }
     if contribution.duplicate_of_id is not None:
         data["duplicate_of_id"] = contribution.duplicate_of_id

@@ -261,6 +261,7 @@ def test_contribution_answers_leave_out_keys_that_do_not_apply(workshop: Worksho
     assert set(edited.json()) == plain
     same = workshop.contribute(None, 0, "Same gap")
     assert set(same) == plain | {"author"}
+    assert same["author"] == "Facilitator" and same["mine"] is True  # the facilitator's own
     workshop.phase("clustering")
     duplicate = workshop.url(f"/contributions/{same['id']}/duplicate")
     assert client.post(duplicate, json={"original_id": mine["id"]}, headers=workshop.f).is_success
@@ -304,7 +305,10 @@ def test_authors_edit_and_delete_their_own_while_the_brainstorm_is_open(
     assert client.delete(url, headers=workshop.p(0)).status_code == 409
     fresh(db)
     assert db.get(Contribution, mine["id"]).text == "Typo here"  # type: ignore[union-attr]
-    assert client.patch(url, json={"text": "Moderated"}, headers=workshop.f).status_code == 200
+    moderated = client.patch(url, json={"text": "Moderated"}, headers=workshop.f)
+    assert moderated.status_code == 200
+    # The facilitator's answer names the author as the list does.
+    assert moderated.json()["author"] == "Person 1" and moderated.json()["mine"] is False
     assert client.delete(url, headers=workshop.f).status_code == 204
     assert count(db, Contribution) == 0
 
