@@ -54,9 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.collect()
             gc.freeze()
         yield
+        shutdown_helper()
         purge.cancel()
         await live.stop()
-        shutdown_helper()
         engine.dispose()
 
     app = FastAPI(

@@ -454,7 +454,8 @@ def _helper_peak_mib() -> float | None:
     """Peak resident memory of the PDF helper process, if one ran (Linux)."""
     from app.report import render_pdf
 
-    pool = render_pdf._pool
+    helper = render_pdf._helper
+    pool = helper.pool if helper is not None else None
     for pid in getattr(pool, "_processes", None) or {}:
         try:
             status = Path(f"/proc/{pid}/status").read_text()

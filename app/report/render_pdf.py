@@ -12,11 +12,15 @@ import gc
 import io
 import logging
 import multiprocessing
+import os
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.report.model import Report
@@ -26,7 +30,6 @@ if TYPE_CHECKING:
 # ~3 s of start-up the helper does not need).
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # WeasyPrint and fontTools log every font subsetting step at INFO/WARNING.
 for name in ("weasyprint", "fontTools"):
@@ -34,10 +37,15 @@ for name in ("weasyprint", "fontTools"):
 
 # From this many contributions the appendix is laid out in the helper process. Below it the
 # whole report takes well under a second and a process is not worth its start-up (~1 s the
-# first time) or its memory (~60 MB while it lives).
+# first time) or its memory.
 PARALLEL_FROM_CONTRIBUTIONS = 300
+# A helper that is not running yet is started for the next PDF and this one is laid out
+# in-process, unless the report is so large that the start-up is worth waiting for.
+COLD_HELPER_FROM_CONTRIBUTIONS = 1500
 # The helper's part is laid out in-process instead if it has not come back by then.
 HELPER_TIMEOUT_SECONDS = 120
+# The helper holds 100–300 MB after a large report: it stops after this long without work.
+HELPER_IDLE_SECONDS = 600
 
 # Laying out a large report allocates millions of long-lived objects (boxes, styles, text
 # layouts). With the default thresholds (700, 10, 10) the cyclic garbage collector runs a
@@ -78,67 +86,154 @@ def layout(html: str) -> bytes:
 
 
 # --- the helper process ---------------------------------------------------------------------
-
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _warm_up() -> None:
-    import weasyprint  # noqa: F401  (imported once, not on the first report)
+#
+# One helper process per app process, started on first use (or by `warm_helper`), stopped
+# after HELPER_IDLE_SECONDS without work, when the app stops, or when it fails. It exits by
+# itself if the app process is gone (killed hard: a plain pool would then live on).
 
 
-def _helper() -> ProcessPoolExecutor:
-    """The helper process pool, started on first use: one process per app process."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
+@dataclass
+class _Helper:
+    pool: ProcessPoolExecutor
+    ready: Future[None]  # done once the process runs and has imported WeasyPrint
+    idle: threading.Timer | None = None
+
+
+_helper: _Helper | None = None
+_helper_lock = threading.Lock()
+
+
+def _helper_main(app_pid: int) -> None:
+    """Initializer of the helper process: import WeasyPrint once, and leave with the app."""
+    import weasyprint  # noqa: F401
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(app_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid now belongs to another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="policylab-pdf-watch", daemon=True).start()
+
+
+def _ready() -> None:
+    """The first task: done when the helper is up."""
+
+
+def _layout_in_helper(html: str) -> bytes:
+    return layout(html)
+
+
+def _start() -> _Helper:
+    """The running helper, started if there is none; its idle countdown starts again."""
+    global _helper
+    with _helper_lock:
+        if _helper is None:
             methods = multiprocessing.get_all_start_methods()
             # forkserver: the helper does not inherit the server's threads, sockets and
             # database connections, as a plain fork would.
             context = multiprocessing.get_context(
                 "forkserver" if "forkserver" in methods else "spawn"
             )
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_up)
-        return _pool
+            pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=_helper_main,
+                initargs=(os.getpid(),),
+            )
+            _helper = _Helper(pool=pool, ready=pool.submit(_ready))
+        helper = _helper
+    _touch(helper)
+    return helper
+
+
+def _touch(helper: _Helper) -> None:
+    """Start the helper's idle countdown again (after each piece of work)."""
+    with _helper_lock:
+        if _helper is not helper:
+            return
+        if helper.idle is not None:
+            helper.idle.cancel()
+        helper.idle = threading.Timer(HELPER_IDLE_SECONDS, _stop, args=(helper,))
+        helper.idle.daemon = True
+        helper.idle.start()
+
+
+def _stop(helper: _Helper, *, kill: bool = False) -> None:
+    """Stop this helper (not a newer one another thread started meanwhile). Never waits:
+    with `kill` its process is killed (a hung or broken helper), else it ends after the
+    work it has."""
+    global _helper
+    with _helper_lock:
+        if _helper is helper:
+            _helper = None
+        if helper.idle is not None:
+            helper.idle.cancel()
+    if kill:
+        if hasattr(helper.pool, "terminate_workers"):  # Python 3.14+
+            helper.pool.terminate_workers()
+        else:
+            for process in list(getattr(helper.pool, "_processes", {}).values()):
+                process.kill()
+    helper.pool.shutdown(wait=False, cancel_futures=kill)
+
+
+def helper_ready() -> bool:
+    """Whether a helper is up and waiting for work."""
+    helper = _helper
+    return (
+        helper is not None
+        and helper.ready.done()
+        and not helper.ready.cancelled()
+        and helper.ready.exception() is None
+    )
 
 
 def warm_helper(report: "Report") -> None:
     """Start the helper now if this report's PDF will use it, so that the download does not
     wait for it (called when the facilitator opens the report page)."""
     if len(report.contributions) >= PARALLEL_FROM_CONTRIBUTIONS:
-        _submit_call(_warm_up)
+        try:
+            _start()
+        except Exception:
+            logger.warning("PDF helper process could not start", exc_info=True)
 
 
 def shutdown_helper() -> None:
-    """Stop the helper process (app shutdown); the next PDF starts a new one."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """Stop the helper process (app shutdown) without waiting; the next PDF starts a new one."""
+    helper = _helper
+    if helper is not None:
+        _stop(helper, kill=True)
 
 
-def _submit(html: str) -> Future[bytes] | None:
-    return _submit_call(layout, html)
-
-
-def _submit_call(fn: Callable[..., T], *args: object) -> Future[T] | None:
+def _submit(html: str) -> tuple[_Helper, Future[bytes]] | None:
+    helper = None
     try:
-        return _helper().submit(fn, *args)
+        helper = _start()
+        return helper, helper.pool.submit(_layout_in_helper, html)
     except Exception:  # a pool that broke or cannot start: lay out in-process instead
         logger.warning("PDF helper process unavailable; laying out in-process", exc_info=True)
-        shutdown_helper()
+        if helper is not None:
+            _stop(helper, kill=True)
         return None
 
 
-def _collect(future: Future[bytes] | None, html: str) -> bytes:
-    if future is not None:
+def _collect(pending: tuple[_Helper, Future[bytes]] | None, html: str) -> bytes:
+    """The helper's part; laid out here instead if the helper died, was stopped or hangs.
+    An error in the document itself is raised as it would be in-process."""
+    if pending is not None:
+        helper, future = pending
         try:
-            return future.result(timeout=HELPER_TIMEOUT_SECONDS)
-        except Exception:
+            part = future.result(timeout=HELPER_TIMEOUT_SECONDS)
+            _touch(helper)
+            return part
+        except (BrokenProcessPool, TimeoutError, CancelledError):
             logger.warning("PDF helper process failed; laying out in-process", exc_info=True)
-            future.cancel()
-            shutdown_helper()
+            _stop(helper, kill=True)
     return layout(html)
 
 
@@ -184,8 +279,28 @@ def render_pdf(report: "Report", *, parallel: bool | None = None) -> bytes:
     from app.report.render_html import render_html
 
     if parallel is None:
-        parallel = len(report.contributions) >= PARALLEL_FROM_CONTRIBUTIONS
+        parallel = _use_helper(len(report.contributions))
     appendix_html = render_html(report, chart_images=True, part="appendix")
     pending = _submit(appendix_html) if parallel else None
-    main = layout(render_html(report, chart_images=True, part="main"))
+    try:
+        main = layout(render_html(report, chart_images=True, part="main"))
+    except BaseException:
+        if pending is not None:
+            pending[1].cancel()
+        raise
     return join_parts(main, _collect(pending, appendix_html))
+
+
+def _use_helper(contributions: int) -> bool:
+    """A running helper for reports from PARALLEL_FROM_CONTRIBUTIONS; a cold one (which
+    takes about a second to start) only for very large reports. A report in between is laid
+    out here while the helper starts for the next one."""
+    if contributions < PARALLEL_FROM_CONTRIBUTIONS:
+        return False
+    if helper_ready() or contributions >= COLD_HELPER_FROM_CONTRIBUTIONS:
+        return True
+    try:
+        _start()
+    except Exception:
+        logger.warning("PDF helper process could not start", exc_info=True)
+    return False

@@ -5,6 +5,9 @@ import io
 import os
 import signal
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,8 +33,40 @@ def page_texts(content: bytes) -> list[str]:
 
 
 def helper_pids() -> list[int]:
-    pool = pdf_module._pool
-    return [] if pool is None else list(pool._processes)  # type: ignore[attr-defined]
+    helper = pdf_module._helper
+    return [] if helper is None else list(helper.pool._processes)  # type: ignore[attr-defined]
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture
+def laid_out_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which parts this process lays out itself (the helper has its own copy of `layout`)."""
+    parts: list[str] = []
+    original = pdf_module.layout
+
+    def spy(html: str) -> bytes:
+        parts.append("main" if 'class="part-main"' in html else "appendix")
+        return original(html)
+
+    monkeypatch.setattr(pdf_module, "layout", spy)
+    return parts
 
 
 def test_pages_are_numbered_in_two_parts_and_the_contents_jump_to_the_appendix(
@@ -72,30 +107,67 @@ def test_pages_are_numbered_in_two_parts_and_the_contents_jump_to_the_appendix(
     assert any("Executive summary" in str(item) for item in reader.outline)
 
 
-def test_the_helper_process_lays_out_the_same_pdf(client: TestClient, engine: Engine) -> None:
+def test_the_helper_process_lays_out_the_same_pdf(
+    client: TestClient, engine: Engine, laid_out_here: list[str]
+) -> None:
     s = scored_workshop(client)
     report = report_of(engine, s.w.code)
     alone = render_pdf(report, parallel=False)
-    assert helper_pids() == []
+    assert laid_out_here == ["main", "appendix"] and helper_pids() == []
+    laid_out_here.clear()
     helped = render_pdf(report, parallel=True)
+    assert laid_out_here == ["main"]  # the appendix came from the helper
     pids = helper_pids()
     assert pids and os.getpid() not in pids
     assert page_texts(helped) == page_texts(alone)
     assert len(page_texts(helped)) >= 6
 
 
-def test_large_reports_use_the_helper_and_the_report_page_starts_it(
-    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_several_pdfs_at_once_share_the_helper(client: TestClient, engine: Engine) -> None:
+    s = scored_workshop(client)
+    report = report_of(engine, s.w.code)
+    expected = page_texts(render_pdf(report, parallel=False))
+    with ThreadPoolExecutor(max_workers=3) as threads:
+        results = list(threads.map(lambda _: render_pdf(report, parallel=True), range(3)))
+    assert [page_texts(r) for r in results] == [expected] * 3
+    assert len(helper_pids()) == 1
+
+
+def test_large_reports_use_a_running_helper_and_start_one_otherwise(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch, laid_out_here: list[str]
 ) -> None:
     s = scored_workshop(client)
     report = report_of(engine, s.w.code)
     render_pdf(report)
-    assert helper_pids() == []  # seven contributions: laid out in-process
+    assert helper_pids() == [] and laid_out_here == ["main", "appendix"]  # a small report
+
     monkeypatch.setattr(pdf_module, "PARALLEL_FROM_CONTRIBUTIONS", len(report.contributions))
+    laid_out_here.clear()
+    render_pdf(report)  # no helper yet: laid out here while one starts for the next PDF
+    assert laid_out_here == ["main", "appendix"]
+    assert wait_until(pdf_module.helper_ready)
+    laid_out_here.clear()
+    render_pdf(report)
+    assert laid_out_here == ["main"]
+
+    pdf_module.shutdown_helper()
+    monkeypatch.setattr(pdf_module, "COLD_HELPER_FROM_CONTRIBUTIONS", len(report.contributions))
+    laid_out_here.clear()
+    render_pdf(report)  # so large that waiting for a cold helper pays
+    assert laid_out_here == ["main"]
+
+
+def test_the_report_page_starts_the_helper_for_a_large_report(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scored_workshop(client)
     client.cookies.set(f"policylab_{s.w.code}", s.w.facilitator_token)
-    page = client.get(f"/s/{s.w.code}/facilitate/report")
-    assert page.status_code == 200
-    assert helper_pids()  # started before anyone asked for the PDF
+    assert client.get(f"/s/{s.w.code}/facilitate/report").status_code == 200
+    assert helper_pids() == []  # seven contributions: no helper needed
+    report = report_of(engine, s.w.code)
+    monkeypatch.setattr(pdf_module, "PARALLEL_FROM_CONTRIBUTIONS", len(report.contributions))
+    assert client.get(f"/s/{s.w.code}/facilitate/report").status_code == 200
+    assert wait_until(pdf_module.helper_ready)  # started before anyone asked for the PDF
     assert "Page A-1 of A-" in "\n".join(page_texts(export(s.w, "pdf")))
 
 
@@ -106,14 +178,66 @@ def test_a_helper_that_died_costs_time_not_the_pdf(client: TestClient, engine: E
     render_pdf(report, parallel=True)
     [pid] = helper_pids()
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
+    assert wait_until(lambda: gone(pid))
     assert page_texts(render_pdf(report, parallel=True)) == expected
     # The next large PDF gets a new helper.
     assert page_texts(render_pdf(report, parallel=True)) == expected
     assert helper_pids() and pid not in helper_pids()
+
+
+def test_a_hung_helper_is_killed_and_the_part_laid_out_here(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scored_workshop(client)
+    report = report_of(engine, s.w.code)
+    expected = page_texts(render_pdf(report, parallel=False))
+    render_pdf(report, parallel=True)
+    [pid] = helper_pids()
+    monkeypatch.setattr(pdf_module, "HELPER_TIMEOUT_SECONDS", 1)
+    os.kill(pid, signal.SIGSTOP)  # alive, but never answers
+    try:
+        start = time.monotonic()
+        assert page_texts(render_pdf(report, parallel=True)) == expected
+        assert time.monotonic() - start < 30
+        assert wait_until(lambda: gone(pid))
+    finally:
+        if not gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_an_idle_helper_stops(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scored_workshop(client)
+    report = report_of(engine, s.w.code)
+    monkeypatch.setattr(pdf_module, "HELPER_IDLE_SECONDS", 3)
+    render_pdf(report, parallel=True)
+    [pid] = helper_pids()  # the countdown starts again when the work is done
+    assert not gone(pid)
+    assert wait_until(lambda: pdf_module._helper is None and gone(pid))
+
+
+def test_the_helper_leaves_when_the_app_process_is_gone() -> None:
+    """An app process killed hard cannot stop its helper: the helper notices and exits."""
+    import multiprocessing
+    import subprocess
+    from concurrent.futures import ProcessPoolExecutor
+
+    stand_in = subprocess.Popen(["sleep", "60"])  # plays the app process
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=pdf_module._helper_main,
+        initargs=(stand_in.pid,),
+    )
+    try:
+        pool.submit(pdf_module._ready).result(timeout=60)
+        [pid] = list(pool._processes)  # type: ignore[attr-defined]
+        time.sleep(1.5)
+        assert not gone(pid)  # stays while the app lives
+        stand_in.kill()
+        stand_in.wait()
+        assert wait_until(lambda: gone(pid))
+    finally:
+        stand_in.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
