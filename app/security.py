@@ -48,7 +48,10 @@ class SecurityMiddleware:
                 if received > self.max_body:
                     refused = True
                     if not started:
-                        await _send_json(send, 413, "The request is too large.")
+                        # Close the connection: the rest of the body is not read.
+                        await _send_json(
+                            send, 413, "The request is too large.", close_connection=True
+                        )
                     return {"type": "http.disconnect"}
             return message
 
@@ -70,7 +73,13 @@ class SecurityMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        await self.app(scope, capped_receive, send_with_headers)
+        try:
+            await self.app(scope, capped_receive, send_with_headers)
+        except Exception:
+            # The app stops reading at the disconnect it was given (e.g. ClientDisconnect in
+            # a form or import route): that is the refusal already answered, not an error.
+            if not refused:
+                raise
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         length = headers.get("content-length")
@@ -93,16 +102,15 @@ class SecurityMiddleware:
         return None
 
 
-async def _send_json(send: Send, status: int, message: str) -> None:
+async def _send_json(
+    send: Send, status: int, message: str, *, close_connection: bool = False
+) -> None:
     body = json.dumps({"detail": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close_connection:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -107,6 +107,66 @@ def test_oversized_chunked_bodies_are_refused_and_change_nothing(
     assert count(db, WorkshopSession) == 1
 
 
+def test_the_body_cap_counts_every_chunk() -> None:
+    """Driven at the ASGI level, so that the body really arrives in several messages."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from app.security import SecurityMiddleware
+
+    read: list[int] = []
+
+    async def store(request: Request) -> JSONResponse:
+        body = await request.body()
+        read.append(len(body))
+        return JSONResponse({"size": len(body)}, status_code=201)
+
+    app = SecurityMiddleware(
+        Starlette(routes=[Route("/", store, methods=["POST"])]), https=False, max_body=1000
+    )
+
+    async def post(chunks: list[bytes]) -> list[dict]:
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+            for i, chunk in enumerate(chunks)
+        ]
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), (b"transfer-encoding", b"chunked")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        return [m for m in sent if m["type"] == "http.response.start"]
+
+    # Every chunk is under the cap, together they are over it.
+    [refused] = asyncio.run(post([b"x" * 400] * 3))
+    assert refused["status"] == 413 and (b"connection", b"close") in refused["headers"]
+    assert read == []  # the route never got the body
+    [accepted] = asyncio.run(post([b"x" * 400] * 2))
+    assert accepted["status"] == 201 and read == [800]
+
+
 def test_rate_limit_answers_429(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from app import ratelimit
 
