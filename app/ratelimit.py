@@ -11,7 +11,13 @@ from app.errors import TooManyRequests
 
 # Requests per minute for each action. Joining is generous: a whole room often shares one
 # venue IP address. Documented in the README.
-LIMITS = {"create_session": 300, "join": 3000, "contribute": 120, "import": 60}
+LIMITS = {
+    "create_session": 300,
+    "join": 3000,
+    "contribute": 120,
+    "import": 60,
+    "organiser_key": 20,  # wrong organiser keys sent to the API
+}
 
 _lock = threading.Lock()
 _hits: dict[tuple[str, str], deque[float]] = {}

@@ -56,16 +56,20 @@ def require_organiser(
     header_key: Annotated[str | None, Header(alias="X-Organiser-Key")] = None,
 ) -> None:
     """Dependency for creating and importing: the organiser key, when the instance has one,
-    in the X-Organiser-Key header or as the bearer token; 401 without it, 403 when wrong."""
-    if not get_settings().organiser_key:
+    in the X-Organiser-Key header or as the bearer token; 401 when missing or wrong (wrong
+    guesses are rate-limited)."""
+    required = get_settings().organiser_key
+    if not required:
         return
-    provided = header_key or bearer_token(request)
-    if not provided:
+    provided = header_key or bearer_token(request) or ""
+    if not hmac.compare_digest(provided.encode(), required.encode()):
+        if provided:
+            limit(request, "organiser_key")
         raise NotAuthenticated(
             "Creating sessions on this server needs the organiser key: send it as a bearer "
             "token or in the X-Organiser-Key header."
+            + (" The key sent is not this server's." if provided else "")
         )
-    check_organiser_key(provided)
 
 
 OrganiserDep = Annotated[None, Depends(require_organiser)]

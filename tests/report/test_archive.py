@@ -159,7 +159,7 @@ def test_import_needs_the_organiser_key_when_the_server_has_one(
     get_settings.cache_clear()
     assert client.post("/api/v1/sessions/import", json=data).status_code == 401
     wrong = {"X-Organiser-Key": "nope"}
-    assert client.post("/api/v1/sessions/import", json=data, headers=wrong).status_code == 403
+    assert client.post("/api/v1/sessions/import", json=data, headers=wrong).status_code == 401
     allowed = client.post(
         "/api/v1/sessions/import", json=data, headers={"X-Organiser-Key": "secret-key"}
     )

@@ -87,8 +87,14 @@ def test_organiser_key_is_required_when_configured(
     missing = client.post("/api/v1/sessions", json=body)
     assert missing.status_code == 401 and "organiser key" in missing.json()["detail"]
     for wrong in ({"X-Organiser-Key": "no"}, bearer("no")):
-        assert client.post("/api/v1/sessions", json=body, headers=wrong).status_code == 403
+        refused = client.post("/api/v1/sessions", json=body, headers=wrong)
+        assert refused.status_code == 401 and "not this server's" in refused.json()["detail"]
     assert count(db, WorkshopSession) == 0
+    from app import ratelimit
+
+    monkeypatch.setitem(ratelimit.LIMITS, "organiser_key", 2)  # two wrong guesses so far
+    guessing = client.post("/api/v1/sessions", json=body, headers=bearer("guess"))
+    assert guessing.status_code == 429
     for right in ({"X-Organiser-Key": "s3cret"}, bearer("s3cret")):
         assert client.post("/api/v1/sessions", json=body, headers=right).status_code == 201
     assert count(db, WorkshopSession) == 2
