@@ -242,7 +242,9 @@ class ContributionPublic(SQLModel):
     challenge_id: int
     text: str
     cluster_id: int | None
-    mine: bool = Field(description="Whether the caller (a participant) wrote it.")
+    mine: bool = Field(
+        description="Whether the caller wrote it (the facilitator wrote those without a participant)."
+    )
     duplicate_of_id: int | SkipJsonSchema[None] = Field(
         default=None, description="Present only when it is marked as a duplicate of another."
     )
