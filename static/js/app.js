@@ -456,6 +456,9 @@
     streamOpen = false;
     setLiveState("offline");
   });
+  document.addEventListener("policylab:stream-closed", function () {
+    streamOpen = false;
+  });
   document.addEventListener("htmx:sendError", function () {
     saidOffline = true;
     setLiveState("offline");

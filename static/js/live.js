@@ -130,6 +130,8 @@
     paused = true;
     connected = false;
     if (source) source.close();
+    // Closing it ourselves fires no htmx event: tell app.js's connection state.
+    document.dispatchEvent(new CustomEvent("policylab:stream-closed"));
   }
 
   function resume() {
