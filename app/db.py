@@ -92,7 +92,9 @@ class WriteQueue:
     worker process has its own queue) and SQLite's busy handler, which polls with sleeps of
     up to 100 ms, no longer decides the order. `concurrency` requests hold a turn at once
     (keep it well below the thread pool's 40). A turn ends when the response starts: the
-    unit of work has committed by then (see `DbDep`).
+    unit of work has committed by then (see `DbDep`). The request body is read before the
+    turn is taken, so a slow upload (a phone on bad Wi-Fi, or someone trickling bytes on
+    purpose) does not hold up everybody's writes; bodies are capped by SecurityMiddleware.
     """
 
     def __init__(self, app: Any, *, concurrency: int = 1) -> None:
@@ -103,6 +105,11 @@ class WriteQueue:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        body = await _read_body(receive)
+
+        async def replay() -> Any:
+            return body.pop(0) if body else await receive()
+
         await self._turn.acquire()
         released = False
 
@@ -118,9 +125,19 @@ class WriteQueue:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_releasing)
+            await self.app(scope, replay, send_releasing)
         finally:
             release()
+
+
+async def _read_body(receive: Any) -> list[Any]:
+    """Every message of the request body (up to a disconnect), to replay to the app."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
 
 
 def alembic_config(url: str) -> Config:

@@ -84,3 +84,46 @@ async def test_concurrency_lets_that_many_in_at_once() -> None:
                     queue, {"type": "http", "method": "POST", "path": "/"}, receive, send
                 )
     assert most == 3
+
+
+async def test_a_slow_upload_does_not_hold_up_other_writes() -> None:
+    """The body is read before the turn is taken: someone trickling bytes cannot block
+    everybody's writes."""
+    log: list[str] = []
+    rest_of_slow_body = anyio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        log.append(f"{scope['path']} got {body.decode()}")
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    chunks = [
+        {"type": "http.request", "body": b"slow-", "more_body": True},
+        {"type": "http.request", "body": b"body", "more_body": False},
+    ]
+
+    async def slow_receive() -> dict[str, Any]:
+        if len(chunks) == 1:
+            await rest_of_slow_body.wait()
+        return chunks.pop(0)
+
+    async def quick_receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"quick", "more_body": False}
+
+    queue = WriteQueue(app)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                queue, {"type": "http", "method": "POST", "path": "/slow"}, slow_receive, send
+            )
+            await anyio.sleep(0.01)
+            await queue({"type": "http", "method": "POST", "path": "/quick"}, quick_receive, send)
+            assert log == ["/quick got quick"]  # while the slow body is still arriving
+            rest_of_slow_body.set()
+    assert log == ["/quick got quick", "/slow got slow-body"]
