@@ -6,16 +6,18 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from app import vocabulary
 from app.config import Settings
-from app.matrix.models import LEVEL_LABELS
 
 
 def make_templates(settings: Settings) -> Jinja2Blocks:
     """The template environment, with the filters every page uses."""
     templates = Jinja2Blocks(directory=str(settings.templates_dir))
     env = templates.env
-    env.globals["level_labels"] = LEVEL_LABELS
-    env.filters["level_label"] = lambda value: LEVEL_LABELS.get(value or "", "—")
+    env.globals["level_labels"] = vocabulary.LEVEL_LABELS
+    env.globals["vocab"] = vocabulary
+    env.globals["client_config"] = vocabulary.client_config
+    env.filters["level_label"] = lambda value: vocabulary.level_label(value, "—")
     env.filters["num"] = _format_number
     env.filters["pct"] = lambda value: "—" if value is None else f"{round(value * 100)} %"
     # jinja2-fragments renders a lone block without the page's top-level imports, so the

@@ -342,11 +342,12 @@ def populate_sample(db: Session) -> str:
     """The built-in AI & CCI lab with 24 participants, clustered and scored; returns the code."""
     from app.clustering.models import ClusterCreate
     from app.clustering.service import create_cluster
-    from app.matrix.models import PolicyLevel, RatingIn
+    from app.matrix.models import RatingIn
     from app.matrix.service import rate
     from app.sessions import service
     from app.sessions.auth import Actor
     from app.sessions.labs import AI_CCI
+    from app.vocabulary import PolicyLevel
 
     rng = random.Random(3)
     data = AI_CCI.to_create()

@@ -53,9 +53,10 @@ from app.sessions.auth import (
     require_participant,
     resolve_actor,
 )
-from app.sessions.models import PHASES, Participant, WorkshopSession
+from app.sessions.models import Participant, WorkshopSession
 from app.sessions.page_utils import FormDep, facilitator_actor, form_text, toast
 from app.templating import is_htmx, render
+from app.vocabulary import PHASES
 
 logger = logging.getLogger(__name__)
 

@@ -1,23 +1,12 @@
 """Ratings: one participant's relevance score and policy level for one cluster."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models_base import created_at_field
-
-
-class PolicyLevel(StrEnum):
-    local_regional = "local_regional"
-    national = "national"
-    eu = "eu"
-
-
-# Most local first: ties in the most-chosen level go to the more local one.
-POLICY_LEVELS = [PolicyLevel.local_regional, PolicyLevel.national, PolicyLevel.eu]
-LEVEL_LABELS = {"local_regional": "Local & regional", "national": "National", "eu": "EU"}
+from app.vocabulary import PolicyLevel
 
 
 class Rating(SQLModel, table=True):

@@ -4,7 +4,6 @@ Live regions, built by `matrix_context`: `#scoring-progress` (polled until the l
 replaces the poll) and `#matrix-results` (one `#matrix-challenge-N` per challenge).
 """
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,20 +15,11 @@ from app.matrix.service import MatrixRow, compute_matrix, scoring_progress
 from app.sessions.auth import Actor
 from app.sessions.service import list_challenges
 from app.templating import is_htmx, render
+from app.vocabulary import MATRIX_LEVELS, POLICY_LEVELS, RELEVANCE_LABELS, relevance_band
 
 router = APIRouter(include_in_schema=False)
 
-# Top to bottom as the method draws the matrix: the widest level first.
-MATRIX_LEVELS = ["eu", "national", "local_regional"]
-# Left to right in the distribution bars: most local first, as in the API.
-LEVEL_ORDER = ["local_regional", "national", "eu"]
-RELEVANCE_LABELS = {1: "Not relevant", 2: "Low", 3: "Medium", 4: "High", 5: "Essential"}
 REGIONS = {"progress", "results"}
-
-
-def relevance_band(mean: float) -> int:
-    """The matrix column of a mean relevance: rounded half up, within 1–5."""
-    return min(5, max(1, math.floor(mean + 0.5)))
 
 
 def _challenge_results(rows: list[MatrixRow]) -> dict[str, Any]:
@@ -60,7 +50,7 @@ def matrix_context(db: Session, actor: Actor) -> dict[str, Any]:
         "challenges": challenges,
         "clusters_total": len(rows),
         "matrix_levels": MATRIX_LEVELS,
-        "level_order": LEVEL_ORDER,
+        "level_order": POLICY_LEVELS,
         "relevance_labels": RELEVANCE_LABELS,
     }
 

@@ -11,11 +11,12 @@ from sqlmodel import Session, col, select
 from app.clustering.models import Cluster
 from app.clustering.service import get_cluster, list_clusters
 from app.live.service import record_event
-from app.matrix.models import POLICY_LEVELS, Rating, RatingIn
+from app.matrix.models import Rating, RatingIn
 from app.models_base import utcnow
 from app.sessions.auth import Actor, require_participant
 from app.sessions.models import Challenge, WorkshopSession
 from app.sessions.service import list_challenges, list_participants, require_phase
+from app.vocabulary import POLICY_LEVELS
 
 # Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
 # each end), so agreement = 1 − sd / 2 runs from 0 (a split room) to 1 (everyone agrees).

@@ -10,18 +10,18 @@ from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.limits import clean_description, clean_text, clean_title
-from app.matrix.models import PolicyLevel, Rating
+from app.matrix.models import Rating
 from app.models_base import utcnow
 from app.report.render_json import KIND, SCHEMA_VERSION
 from app.sessions.auth import hash_token, new_token
 from app.sessions.models import (
-    PHASES,
     ChallengeIn,
     Contribution,
     Participant,
     SessionCreate,
 )
 from app.sessions.service import CreatedSession, create_session
+from app.vocabulary import PHASES, PolicyLevel
 
 NOT_AN_EXPORT = "This file is not a Policy Lab JSON export"
 

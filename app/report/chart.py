@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from app.matrix.models import LEVEL_LABELS
 from app.report.model import ChallengeSection, Recommendation
+from app.vocabulary import LEVEL_LABELS
 
 FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
 FONT_FILES = {

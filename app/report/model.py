@@ -14,11 +14,12 @@ from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
-from app.matrix.models import LEVEL_LABELS, POLICY_LEVELS, Rating
+from app.matrix.models import Rating
 from app.matrix.service import CONTESTED_BELOW, MAX_SD, MatrixRow, matrix_rows
 from app.models_base import utcnow
 from app.sessions.models import Contribution, Participant, WorkshopSession
-from app.sessions.service import PHASE_LABELS, list_challenges, list_contributions
+from app.sessions.service import list_challenges, list_contributions
+from app.vocabulary import LEVEL_LABELS, POLICY_LEVELS, phase_name
 
 TOP_PER_CHALLENGE = 3
 # A recommendation lists this many of its contributions in full; the others are named by
@@ -223,7 +224,7 @@ class Report:
 
     @property
     def phase_label(self) -> str:
-        return PHASE_LABELS.get(self.phase, self.phase)
+        return phase_name(self.phase)
 
     @property
     def is_final(self) -> bool:

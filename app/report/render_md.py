@@ -1,6 +1,5 @@
 """The report as Markdown (CommonMark with GitHub tables)."""
 
-from app.matrix.models import LEVEL_LABELS
 from app.report.chart import ROWS
 from app.report.model import (
     ChallengeSection,
@@ -13,6 +12,7 @@ from app.report.model import (
     methodology,
     more_sources,
 )
+from app.vocabulary import LEVEL_LABELS
 
 BANDS = [(1.0, 2.0, "1–2"), (2.0, 3.0, "2–3"), (3.0, 4.0, "3–4"), (4.0, 5.01, "4–5")]
 

@@ -1,7 +1,6 @@
 """Tables and schemas of a workshop session, its challenges, participants and contributions."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -9,6 +8,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from app.models_base import created_at_field
+from app.vocabulary import Phase
 
 DEFAULT_CATEGORIES = ["AI and sector players", "Ecosystem structure", "Key framework conditions"]
 DEFAULT_QUESTIONS = [
@@ -17,17 +17,6 @@ DEFAULT_QUESTIONS = [
     "What could be done about it?",
     "What type of intervention would it take?",
 ]
-
-
-class Phase(StrEnum):
-    setup = "setup"
-    brainstorm = "brainstorm"
-    clustering = "clustering"
-    scoring = "scoring"
-    report = "report"
-
-
-PHASES = list(Phase)
 
 
 class WorkshopSession(SQLModel, table=True):

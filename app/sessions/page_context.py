@@ -20,8 +20,9 @@ from app.matrix.service import MatrixRow
 from app.sessions import service
 from app.sessions.api import join_url
 from app.sessions.auth import Actor
-from app.sessions.models import PHASES, Challenge, Contribution, WorkshopSession
+from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
+from app.vocabulary import PHASES
 
 PROJECTOR_WALL_SIZE = 12
 

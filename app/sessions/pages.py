@@ -24,7 +24,7 @@ from app.sessions.auth import (
 )
 from app.sessions.create_form import ChallengeBlock, NewSessionForm, lines
 from app.sessions.labs import LABS
-from app.sessions.models import PHASES, SessionSettingsUpdate, WorkshopSession
+from app.sessions.models import SessionSettingsUpdate, WorkshopSession
 from app.sessions.page_context import (
     dash_counts_context,
     join_context,
@@ -43,6 +43,7 @@ from app.sessions.page_utils import (
 )
 from app.sessions.pages_participant import router as participant_router
 from app.templating import is_htmx, render
+from app.vocabulary import PHASES
 
 router = APIRouter(include_in_schema=False)
 router.include_router(participant_router)

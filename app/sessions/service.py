@@ -20,7 +20,6 @@ from app.sessions.auth import Actor, hash_token, new_code, new_token
 from app.sessions.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_QUESTIONS,
-    PHASES,
     Challenge,
     ChallengeIn,
     Contribution,
@@ -31,14 +30,8 @@ from app.sessions.models import (
     SessionSettingsUpdate,
     WorkshopSession,
 )
+from app.vocabulary import PHASES, phase_name
 
-PHASE_LABELS = {
-    "setup": "set-up",
-    "brainstorm": "brainstorm",
-    "clustering": "clustering",
-    "scoring": "scoring",
-    "report": "report",
-}
 MAX_CATEGORIES = 12
 MAX_QUESTIONS = 12
 
@@ -46,10 +39,10 @@ MAX_QUESTIONS = 12
 def require_phase(session: WorkshopSession, allowed: Sequence[str], action: str) -> None:
     """Refuse with 409 and a message naming the current phase when `action` is not allowed."""
     if session.phase not in allowed:
-        wanted = " or ".join(PHASE_LABELS[p] for p in allowed)
+        wanted = " or ".join(phase_name(p) for p in allowed)
         raise WrongPhase(
             f"{action} is only possible during the {wanted} phase; "
-            f"the session is in the {PHASE_LABELS.get(session.phase, session.phase)} phase."
+            f"the session is in the {phase_name(session.phase)} phase."
         )
 
 
