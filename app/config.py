@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     stream_max_seconds: int = 300
     keepalive_seconds: int = 15
     rate_limits: bool = True
+    rate_limits_per_minute: dict[str, int] = Field(
+        default_factory=dict,
+        description='Other per-minute limits than the defaults, as JSON: {"join": 6000}',
+    )
 
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"

@@ -1,15 +1,27 @@
-"""Domain errors and the one place that turns them into responses."""
+"""Domain errors and the one place that turns them into responses.
+
+Services raise `AppError`s; routes never catch them. The handler answers JSON for the API,
+a toast for htmx, an error page otherwise — or, for a page whose form was refused, the form
+again with its message and what the person typed: a page route that shows a form names how
+to show it again with `on_refusal(request, answer)` before it calls the service, and the
+handler calls `answer` with a fresh read-only database session (the request's own unit of
+work has been rolled back by then).
+"""
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+
+from app.db import open_session
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +54,21 @@ class AppError(Exception):
     status_code = 400
 
     def __init__(
-        self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        redirect_to: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.headers = headers or {}
+        # Pages: where a person is better sent than told (e.g. the join page when not signed
+        # in). Followed for page requests, except htmx writes (a redirect would drop what
+        # was typed; the toast explains instead). The API always gets the refusal.
+        self.redirect_to = redirect_to
 
 
 class InvalidInput(AppError):
@@ -57,8 +78,12 @@ class InvalidInput(AppError):
 class NotAuthenticated(AppError):
     status_code = 401
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+    def __init__(
+        self, message: str, *, field: str | None = None, redirect_to: str | None = None
+    ) -> None:
+        super().__init__(
+            message, field=field, headers={"WWW-Authenticate": "Bearer"}, redirect_to=redirect_to
+        )
 
 
 class Forbidden(AppError):
@@ -92,6 +117,34 @@ class Unavailable(AppError):
     status_code = 503
 
 
+# Answers htmx swaps into the page (see base.html's responseHandling): a refused form comes
+# back with its message. Other refusals leave the page as it is and explain in a toast.
+SWAPPED_STATUSES = frozenset({409, 413, 422})
+
+RefusalAnswer = Callable[[Any, AppError], Response | None]
+
+
+def on_refusal(request: Request, answer: RefusalAnswer) -> None:
+    """How this page request shows a refusal: `answer(db, error)` renders the form again
+    (or returns None to leave the error to the default handling)."""
+    request.state.on_refusal = answer
+
+
+def is_api(request: Request) -> bool:
+    """A request of the JSON API."""
+    return request.url.path.startswith("/api/")
+
+
+def is_htmx_request(request: Request) -> bool:
+    """Sent by htmx (fragments, toasts) rather than by a plain navigation or form."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def toast_headers(message: str, level: str = "success") -> dict[str, str]:
+    """Headers that make app.js show a toast (announced by the polite #toasts region)."""
+    return {"HX-Trigger": json.dumps({"showToast": {"message": message, "level": level}})}
+
+
 def wants_json(request: Request) -> bool:
     """API clients get JSON; browsers navigating get pages."""
     return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
@@ -106,12 +159,10 @@ def error_response(request: Request, status_code: int, message: str) -> Response
         return JSONResponse({"detail": message}, status_code=status_code)
     if is_htmx:
         # htmx does not swap error responses by default; the toast carries the message.
-        trigger = json.dumps({"showToast": {"message": message, "level": "error"}})
         # HX-Reswap: none keeps the requesting region as it is (htmx is configured to swap
         # some 4xx answers, which carry a re-rendered form; this one carries only a toast).
-        return Response(
-            status_code=status_code, headers={"HX-Trigger": trigger, "HX-Reswap": "none"}
-        )
+        headers = {**toast_headers(message, "error"), "HX-Reswap": "none"}
+        return Response(status_code=status_code, headers=headers)
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
@@ -119,6 +170,28 @@ def error_response(request: Request, status_code: int, message: str) -> Response
         {"status_code": status_code, "message": message},
         status_code=status_code,
     )
+
+
+async def _page_answer(request: Request, exc: AppError) -> Response | None:
+    """A page's own answer to a refusal: a redirect, or its form shown again."""
+    htmx = is_htmx_request(request)
+    if exc.redirect_to and not (htmx and request.method != "GET"):
+        if htmx:
+            return Response(status_code=200, headers={"HX-Redirect": exc.redirect_to})
+        return RedirectResponse(exc.redirect_to, status_code=303)
+    answer: RefusalAnswer | None = getattr(request.state, "on_refusal", None)
+    if answer is None:
+        return None
+    response = await run_in_threadpool(_answer_with_db, request, answer, exc)
+    if response is not None and htmx and exc.status_code not in SWAPPED_STATUSES:
+        # htmx keeps the page as it is for this status: the toast carries the message.
+        response.headers.update(toast_headers(exc.message, "error"))
+    return response
+
+
+def _answer_with_db(request: Request, answer: RefusalAnswer, exc: AppError) -> Response | None:
+    with open_session(request.app.state.engine, read_only=True) as db:
+        return answer(db, exc)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -135,7 +208,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        response = error_response(request, exc.status_code, exc.message)
+        response = await _page_answer(request, exc) if not is_api(request) else None
+        if response is None:
+            response = error_response(request, exc.status_code, exc.message)
         response.headers.update(exc.headers)
         return response
 
