@@ -6,13 +6,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, Security
+from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import inspect
 from sqlmodel import Session, select
 
+from app import ratelimit
 from app.config import get_settings
 from app.db import DbDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.ratelimit import Caller, CallerDep
 from app.sessions.models import Participant, WorkshopSession
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read off projectors
@@ -62,11 +65,28 @@ class Actor:
         return self.participant.id if self.participant else None
 
 
-def find_session(db: Session, code: str) -> WorkshopSession:
-    """The session with this join code, or 404."""
-    found = db.exec(
+def reload_actor(db: Session, actor: Actor) -> Actor:
+    """The same actor read again in `db`: after a refused request's unit of work was rolled
+    back, its objects are expired and detached, but they keep their identity."""
+    session = db.get(WorkshopSession, inspect(actor.session).identity[0])
+    if session is None:
+        raise NotFound("This session no longer exists.")
+    participant = None
+    if actor.participant is not None:
+        participant = db.get(Participant, inspect(actor.participant).identity[0])
+    return Actor(session=session, role=actor.role, participant=participant)
+
+
+def session_by_code(db: Session, code: str) -> WorkshopSession | None:
+    """The session with this join code (any case, spaces and dashes allowed), or None."""
+    return db.exec(
         select(WorkshopSession).where(WorkshopSession.code == normalise_code(code))
     ).first()
+
+
+def find_session(db: Session, code: str) -> WorkshopSession:
+    """The session with this join code, or 404."""
+    found = session_by_code(db, code)
     if found is None:
         raise NotFound("No session has this code. Check the code and try again.")
     return found
@@ -85,38 +105,50 @@ def request_token(request: Request, code: str) -> str | None:
     return bearer_token(request) or request.cookies.get(cookie_name(code))
 
 
+def actor_for_token(db: Session, session: WorkshopSession, token: str | None) -> Actor | None:
+    """The actor this token stands for in this session, or None."""
+    if not token:
+        return None
+    hashed = hash_token(token)
+    if hmac.compare_digest(hashed, session.facilitator_token_hash):
+        return Actor(session=session, role=FACILITATOR)
+    participant = db.exec(
+        select(Participant).where(
+            Participant.token_hash == hashed, Participant.session_id == session.id
+        )
+    ).first()
+    if participant is None:
+        return None
+    return Actor(session=session, role=PARTICIPANT, participant=participant)
+
+
 def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> Actor:
     """Map a token to its role in this session; 401 when unknown, 403 for another session."""
     if not token:
         raise NotAuthenticated("Join the session first: no token was sent.")
+    actor = actor_for_token(db, session, token)
+    if actor is not None:
+        return actor
     hashed = hash_token(token)
-    if hmac.compare_digest(hashed, session.facilitator_token_hash):
-        return Actor(session=session, role=FACILITATOR)
-    participant = db.exec(select(Participant).where(Participant.token_hash == hashed)).first()
-    if participant is not None:
-        if participant.session_id != session.id:
-            raise Forbidden("This token belongs to another session.")
-        return Actor(session=session, role=PARTICIPANT, participant=participant)
-    other = db.exec(
-        select(WorkshopSession.id).where(WorkshopSession.facilitator_token_hash == hashed)
-    ).first()
-    if other is not None:
+    elsewhere = db.exec(select(Participant.id).where(Participant.token_hash == hashed)).first()
+    if elsewhere is None:
+        elsewhere = db.exec(
+            select(WorkshopSession.id).where(WorkshopSession.facilitator_token_hash == hashed)
+        ).first()
+    if elsewhere is not None:
         raise Forbidden("This token belongs to another session.")
     raise NotAuthenticated("This token is not valid. Join the session again.")
 
 
 def optional_actor(db: Session, session: WorkshopSession, request: Request) -> Actor | None:
     """The actor if the request carries a valid token for this session, else None."""
-    try:
-        return resolve_actor(db, session, request_token(request, session.code))
-    except (NotAuthenticated, Forbidden):
-        return None
+    return actor_for_token(db, session, request_token(request, session.code))
 
 
-def require_facilitator(actor: Actor) -> Actor:
+def require_facilitator(actor: Actor, message: str = "Only the facilitator can do this.") -> Actor:
     """Refuse anyone but the session's facilitator."""
     if not actor.is_facilitator:
-        raise Forbidden("Only the facilitator can do this.")
+        raise Forbidden(message)
     return actor
 
 
@@ -127,6 +159,13 @@ def require_participant(actor: Actor) -> Actor:
     return actor
 
 
+# --- the dependency family: who acts, for the API and the pages alike ----------------------
+#
+# One chain: the session named in the path (404), the token of the request (bearer header,
+# else the session's cookie), the actor it stands for (401/403), the role the route needs
+# (403). Pages use the same chain with a way forward instead of a bare refusal: someone not
+# signed in is sent to the join page, the facilitator on a participant page to the dashboard.
+
 # Declared for the OpenAPI document (the "Authorize" button of /docs); the token itself is
 # read by `request_token`, which also accepts the browser's session cookie.
 bearer = HTTPBearer(
@@ -135,31 +174,121 @@ bearer = HTTPBearer(
     "the session cookie instead.",
 )
 
+FACILITATOR_ONLY_PAGE = (
+    "This page is for the facilitator of the session. Open the facilitator link you were "
+    "given when the session was created, or enter the facilitator key on the sign-in page "
+    "(/f), to sign in on this device."
+)
+NOT_SIGNED_IN = (
+    "This browser is no longer signed in to the session. Copy your text if you need it, "
+    "then join again with the code."
+)
+FACILITATOR_ON_PARTICIPANT_PAGE = (
+    "This is the participants' page; you are signed in as facilitator."
+)
+
+
+def get_workshop(code: str, db: DbDep) -> WorkshopSession:
+    """Dependency: the session named in the path, or 404."""
+    return find_session(db, code)
+
+
+WorkshopDep = Annotated[WorkshopSession, Depends(get_workshop)]
+
 
 def get_actor(
-    code: str,
     request: Request,
     db: DbDep,
+    session: WorkshopDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Actor:
-    """Dependency: the authenticated actor for the session named in the path."""
-    session = find_session(db, code)
-    return resolve_actor(db, session, request_token(request, code))
+    """Dependency: the authenticated actor for the session named in the path (401, 403)."""
+    return resolve_actor(db, session, request_token(request, session.code))
 
 
-def get_facilitator(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def get_facilitator(actor: ActorDep) -> Actor:
     """Dependency: the session's facilitator, or 403."""
     return require_facilitator(actor)
 
 
-def get_participant(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+def get_participant(actor: ActorDep) -> Actor:
     """Dependency: a participant of the session, or 403."""
     return require_participant(actor)
 
 
-ActorDep = Annotated[Actor, Depends(get_actor)]
 FacilitatorDep = Annotated[Actor, Depends(get_facilitator)]
 ParticipantDep = Annotated[Actor, Depends(get_participant)]
+
+
+def get_page_actor(request: Request, db: DbDep, session: WorkshopDep) -> Actor | None:
+    """Dependency for pages: the actor of this browser's cookie, or None (a stale or foreign
+    cookie is the same as none: the page offers a way in)."""
+    return optional_actor(db, session, request)
+
+
+PageActorDep = Annotated[Actor | None, Depends(get_page_actor)]
+
+
+def get_facilitator_page(actor: PageActorDep) -> Actor:
+    """Dependency for the facilitator's pages: the facilitator, or 403 saying how to sign in."""
+    if actor is None:
+        raise Forbidden(FACILITATOR_ONLY_PAGE)
+    return require_facilitator(actor, FACILITATOR_ONLY_PAGE)
+
+
+def get_participant_page(request: Request, session: WorkshopDep, actor: PageActorDep) -> Actor:
+    """Dependency for the participant's pages: the participant; without a cookie, off to the
+    join page; the facilitator goes to the dashboard."""
+    if actor is None:
+        raise NotAuthenticated(NOT_SIGNED_IN, redirect_to=f"/join/{session.code}")
+    if actor.is_facilitator:
+        dashboard = f"/s/{session.code}/facilitate" if request.method == "GET" else None
+        raise Forbidden(FACILITATOR_ON_PARTICIPANT_PAGE, redirect_to=dashboard)
+    return actor
+
+
+FacilitatorPageDep = Annotated[Actor, Depends(get_facilitator_page)]
+ParticipantPageDep = Annotated[Actor, Depends(get_participant_page)]
+
+
+# --- creating sessions: the organiser key ----------------------------------------------------
+
+
+def check_organiser_key(provided: str | None, caller: Caller) -> None:
+    """When the instance has an organiser key, only holders may create or import sessions;
+    401 when missing or wrong. Wrong guesses are rate-limited (API and pages alike): past
+    the limit, every key is refused until the minute has passed, the right one too."""
+    required = get_settings().organiser_key
+    if not required:
+        return
+    provided = (provided or "").strip()
+    if provided:
+        ratelimit.refuse_if_exhausted("organiser_key", caller.address)
+    if hmac.compare_digest(provided.encode(), required.encode()):
+        return
+    if provided:
+        ratelimit.hit("organiser_key", caller.address)
+    raise NotAuthenticated(
+        "Creating sessions on this server needs the organiser key."
+        + (" The key sent is not this server's." if provided else ""),
+        field="organiser_key",
+    )
+
+
+def require_organiser(
+    request: Request,
+    caller: CallerDep,
+    header_key: Annotated[str | None, Header(alias="X-Organiser-Key")] = None,
+) -> None:
+    """Dependency of the API's create and import: the organiser key, when the instance has
+    one, in the X-Organiser-Key header or as the bearer token."""
+    check_organiser_key(header_key or bearer_token(request), caller)
+
+
+OrganiserDep = Annotated[None, Depends(require_organiser)]
 
 
 def set_auth_cookie(response: Response, code: str, token: str) -> None:
@@ -173,9 +302,3 @@ def set_auth_cookie(response: Response, code: str, token: str) -> None:
         secure=get_settings().https,
         path="/",
     )
-
-
-def page_actor(request: Request, db: Session, code: str) -> Actor | None:
-    """For page routes: the actor from the session cookie, or None (the page then redirects)."""
-    session = find_session(db, code)
-    return optional_actor(db, session, request)
