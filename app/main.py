@@ -11,13 +11,27 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from app.clustering import api as clustering_api
+from app.clustering import pages as clustering_pages
+from app.clustering import pages_assistant as clustering_assistant
 from app.config import Settings, get_settings
 from app.db import DbDep, WriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
+from app.live import api as live_api
+from app.live import pages as live_pages
 from app.live.hub import LiveHub, install_commit_hook
+from app.live.views import timer_view
+from app.matrix import api as matrix_api
+from app.matrix import pages as matrix_pages
+from app.report import api as report_api
+from app.report import pages as report_pages
 from app.report.render_pdf import shutdown_helper
 from app.report.service import purge_periodically
 from app.security import SecurityMiddleware
+from app.sessions import api as sessions_api
+from app.sessions import pages as sessions_pages
+from app.sessions import pages_facilitator as sessions_facilitator
+from app.sessions import pages_participant as sessions_participant
 from app.templating import make_templates
 
 
@@ -69,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.live = live
-    app.state.templates = make_templates(settings)
+    app.state.templates = make_templates(settings, {"timer_view": timer_view})
     install_error_handlers(app)
     # SQLite has one writer and polls for its lock: one at a time. PostgreSQL waits on row
     # locks without polling, and writes to different sessions run in parallel.
@@ -79,28 +93,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
-    from app.clustering.api import router as clustering_api
-    from app.clustering.pages import router as clustering_pages
-    from app.live.api import router as live_api
-    from app.live.pages import router as live_pages
-    from app.matrix.api import router as matrix_api
-    from app.matrix.pages import router as matrix_pages
-    from app.report.api import router as report_api
-    from app.report.pages import router as report_pages
-    from app.sessions.api import router as sessions_api
-    from app.sessions.pages import router as sessions_pages
-
     for router in (
-        sessions_api,
-        clustering_api,
-        matrix_api,
-        live_api,
-        sessions_pages,
-        clustering_pages,
-        matrix_pages,
-        report_api,
-        report_pages,
-        live_pages,
+        sessions_api.router,
+        clustering_api.router,
+        matrix_api.router,
+        live_api.router,
+        sessions_pages.router,
+        sessions_participant.router,
+        sessions_facilitator.router,
+        clustering_pages.router,
+        clustering_assistant.router,
+        matrix_pages.router,
+        report_api.router,
+        report_pages.router,
+        live_pages.router,
     ):
         app.include_router(router)
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, select
 import app.models  # noqa: F401
 from app import ratelimit
 from app.config import get_settings
-from app.db import open_session
+from app.db import make_engine, migrate, open_session
 from app.main import create_app
 
 POSTGRES_URL = os.environ.get("POLICYLAB_TEST_DATABASE_URL")
@@ -199,3 +199,15 @@ def create_workshop(
 def workshop(client: TestClient) -> Workshop:
     """A session with two challenges and three participants, in the setup phase."""
     return create_workshop(client, participants=3)
+
+
+@pytest.fixture
+def service_db(settings_env: None, database_url: str) -> Iterator[Session]:
+    """A writable database session on a migrated database, without the app: for testing
+    the services' rules directly. Nothing is committed (rolled back at the end)."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    with open_session(engine) as db:
+        yield db
+        db.rollback()
+    engine.dispose()

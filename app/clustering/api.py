@@ -1,39 +1,40 @@
 """JSON API for clusters: editing, merging, and suggestions (`/api/v1`)."""
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from sqlmodel import Session
 
 from app.clustering import service
 from app.clustering.models import (
+    AcceptRequest,
+    Cluster,
     ClusterCreate,
     ClusterPublic,
     ClusterUpdate,
     ContributionMoved,
     DuplicateMarked,
+    DuplicateRequest,
     MergeRequest,
-    SuggestionPublic,
+    MoveRequest,
     SuggestRequest,
     SuggestResponse,
 )
 from app.db import DbDep
 from app.errors import API_ERRORS
-from app.sessions.auth import ActorDep, FacilitatorDep
+from app.sessions.auth import Actor, ActorDep, FacilitatorDep
 
 router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["clusters"], responses=API_ERRORS)
 
 
-def _public(db: DbDep, actor: Any, cluster: Any) -> dict[str, Any]:
+def _public(db: Session, actor: Actor, cluster: Cluster) -> ClusterPublic:
     members = service.members_by_cluster(db, actor.session)
-    return service.cluster_public(cluster, members.get(cluster.id, []))
+    return service.cluster_public(cluster, members.get(cluster.id, []))  # type: ignore[arg-type]
 
 
 @router.get("/clusters", response_model=list[ClusterPublic])
 def list_clusters(
     actor: ActorDep, db: DbDep, challenge_id: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[ClusterPublic]:
     """Every cluster (or one challenge's) with its contributions."""
     members = service.members_by_cluster(db, actor.session)
     return [
@@ -43,7 +44,7 @@ def list_clusters(
 
 
 @router.post("/clusters", status_code=201, response_model=ClusterPublic)
-def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
+def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> ClusterPublic:
     """Create a cluster (a proposed policy solution), optionally with contributions."""
     return _public(db, actor, service.create_cluster(db, actor, data))
 
@@ -51,7 +52,7 @@ def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> dic
 @router.patch("/clusters/{cluster_id}", response_model=ClusterPublic)
 def update_cluster(
     cluster_id: int, data: ClusterUpdate, actor: FacilitatorDep, db: DbDep
-) -> dict[str, Any]:
+) -> ClusterPublic:
     """Change a cluster's title, category, description or contributions."""
     return _public(db, actor, service.update_cluster(db, actor, cluster_id, data))
 
@@ -64,73 +65,49 @@ def delete_cluster(cluster_id: int, actor: FacilitatorDep, db: DbDep) -> Respons
 
 
 @router.post("/clusters/merge", response_model=ClusterPublic)
-def merge_clusters(data: MergeRequest, actor: FacilitatorDep, db: DbDep) -> dict[str, Any]:
+def merge_clusters(data: MergeRequest, actor: FacilitatorDep, db: DbDep) -> ClusterPublic:
     """Merge the source cluster into the target; every contribution is kept."""
     return _public(db, actor, service.merge_clusters(db, actor, data.source_id, data.target_id))
 
 
 @router.post("/clusters/suggest", response_model=SuggestResponse)
-async def suggest_clusters(data: SuggestRequest, actor: FacilitatorDep, db: DbDep) -> Any:
+async def suggest_clusters(
+    data: SuggestRequest, actor: FacilitatorDep, db: DbDep
+) -> SuggestResponse:
     """Proposed clusters for a challenge; nothing is saved until accepted."""
     # The clustering is CPU work: keep it off the event loop.
-    return await run_in_threadpool(service.suggest, db, actor, data)
-
-
-class AcceptRequest(BaseModel):
-    challenge_id: int
-    suggestions: list[SuggestionPublic]
+    return SuggestResponse.model_validate(await run_in_threadpool(service.suggest, db, actor, data))
 
 
 @router.post("/clusters/accept", status_code=201, response_model=list[ClusterPublic])
 def accept_suggestions(
     data: AcceptRequest, actor: FacilitatorDep, db: DbDep
-) -> list[dict[str, Any]]:
-    """Save suggestions as clusters, recorded as proposed by the tool."""
-    created = [
-        service.create_cluster(
-            db,
-            actor,
-            ClusterCreate(
-                challenge_id=data.challenge_id,
-                title=s.title,
-                category=s.category,
-                contribution_ids=s.contribution_ids,
-            ),
-            origin="suggested",
-        )
-        for s in data.suggestions
-    ]
-    return [_public(db, actor, c) for c in created]
+) -> list[ClusterPublic]:
+    """Save suggestions as clusters, recorded as proposed by the tool (all or nothing).
 
-
-class MoveRequest(BaseModel):
-    cluster_id: int | None
-    position: int | None = None
+    As on the clustering board: contributions already in a cluster stay there unless
+    `take_from_clusters`, and marked duplicates follow their original."""
+    accepted = service.accept_suggestions(
+        db, actor, data.challenge_id, data.suggestions, take_from_clusters=data.take_from_clusters
+    )
+    return [_public(db, actor, c) for c in accepted.clusters]
 
 
 @router.post("/contributions/{contribution_id}/move", response_model=ContributionMoved)
 def move_contribution(
     contribution_id: int, data: MoveRequest, actor: FacilitatorDep, db: DbDep
-) -> dict[str, Any]:
+) -> ContributionMoved:
     """Put a contribution into a cluster (at a position), or back among the unclustered."""
     contribution = service.move_contribution(
         db, actor, contribution_id, data.cluster_id, data.position
     )
-    return {"id": contribution.id, "cluster_id": contribution.cluster_id}
-
-
-class DuplicateRequest(BaseModel):
-    original_id: int
+    return ContributionMoved.model_validate(contribution)
 
 
 @router.post("/contributions/{contribution_id}/duplicate", response_model=DuplicateMarked)
 def mark_duplicate(
     contribution_id: int, data: DuplicateRequest, actor: FacilitatorDep, db: DbDep
-) -> dict[str, Any]:
+) -> DuplicateMarked:
     """Mark a contribution as a duplicate of another; both texts stay for the report."""
     duplicate = service.mark_duplicate(db, actor, contribution_id, data.original_id)
-    return {
-        "id": duplicate.id,
-        "duplicate_of_id": duplicate.duplicate_of_id,
-        "cluster_id": duplicate.cluster_id,
-    }
+    return DuplicateMarked.model_validate(duplicate)

@@ -9,7 +9,14 @@ from sqlmodel import Field, SQLModel
 from app.models_base import created_at_field
 
 
-class Cluster(SQLModel, table=True):
+class ClusterBase(SQLModel):
+    challenge_id: int
+    title: str
+    category: str
+    description: str
+
+
+class Cluster(ClusterBase, table=True):
     __tablename__ = "clusters"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,10 +45,8 @@ class Cluster(SQLModel, table=True):
     updated_at: datetime = created_at_field()
 
 
-class ClusterCreate(SQLModel):
-    challenge_id: int
-    title: str
-    category: str | None = None
+class ClusterCreate(ClusterBase):
+    category: str | None = None  # type: ignore[assignment]  # none: the first category
     description: str = ""
     contribution_ids: list[int] = []
 
@@ -53,12 +58,8 @@ class ClusterUpdate(SQLModel):
     contribution_ids: list[int] | None = None
 
 
-class ClusterPublic(SQLModel):
+class ClusterPublic(ClusterBase):
     id: int
-    challenge_id: int
-    title: str
-    category: str
-    description: str
     contribution_ids: list[int] = Field(description="Its contributions, in board order.")
     origin: Literal["manual", "suggested"] = Field(
         description="`suggested` when it was accepted from the tool's suggestions."
@@ -90,9 +91,39 @@ class SuggestionPublic(SQLModel):
     terms: list[str] = []
 
 
+class SuggestionChoice(SQLModel):
+    """A suggestion the facilitator accepts, possibly reworded or re-filed first."""
+
+    title: str
+    category: str | None = None
+    contribution_ids: list[int]
+    suggested_title: str | None = Field(
+        default=None, description="The title the tool proposed, when it was reworded."
+    )
+
+
+class AcceptRequest(SQLModel):
+    challenge_id: int
+    suggestions: list[SuggestionChoice]
+    take_from_clusters: bool = Field(
+        default=False,
+        description="Also move contributions that are in other clusters already (otherwise "
+        "they stay where they are).",
+    )
+
+
 class SuggestResponse(SQLModel):
     suggestions: list[SuggestionPublic]
     duplicates: list[list[int]] = []
+
+
+class MoveRequest(SQLModel):
+    cluster_id: int | None
+    position: int | None = None
+
+
+class DuplicateRequest(SQLModel):
+    original_id: int
 
 
 class MergeRequest(SQLModel):

@@ -1,14 +1,22 @@
 """Cluster editing (create, rename, move, merge, delete) and clustering suggestions."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
 from app.clustering import engine
 from app.clustering.embedders import ClusteringEngineUnavailable
-from app.clustering.models import Cluster, ClusterCreate, ClusterUpdate, SuggestRequest
+from app.clustering.models import (
+    Cluster,
+    ClusterCreate,
+    ClusterPublic,
+    ClusterUpdate,
+    SuggestionChoice,
+    SuggestRequest,
+)
 from app.config import get_settings
-from app.errors import InvalidInput, NotFound, Unavailable
+from app.errors import AppError, InvalidInput, NotFound, Unavailable
 from app.limits import clean_description, clean_title
 from app.live.service import record_event
 from app.models_base import utcnow
@@ -50,17 +58,9 @@ def members_by_cluster(db: Session, session: WorkshopSession) -> dict[int, list[
     return members
 
 
-def cluster_public(cluster: Cluster, contribution_ids: list[int]) -> dict[str, object]:
-    """The API shape of a cluster."""
-    return {
-        "id": cluster.id,
-        "challenge_id": cluster.challenge_id,
-        "title": cluster.title,
-        "category": cluster.category,
-        "description": cluster.description,
-        "contribution_ids": contribution_ids,
-        "origin": cluster.origin,
-    }
+def cluster_public(cluster: Cluster, contribution_ids: list[int]) -> ClusterPublic:
+    """The API shape of a cluster, with its contributions in board order."""
+    return ClusterPublic.model_validate(cluster, update={"contribution_ids": contribution_ids})
 
 
 def _clean_category(session: WorkshopSession, category: str | None) -> str:
@@ -418,6 +418,67 @@ def accept_suggestion(
     db.add(cluster)
     db.flush()
     return cluster, skipped  # type: ignore[return-value]
+
+
+class SuggestionsRefused(InvalidInput):
+    """Accepting several suggestions at once is all or nothing: the messages of the refused
+    ones, by their index in the request."""
+
+    def __init__(self, refused: dict[int, str]) -> None:
+        details = "; ".join(f"suggestion {i + 1}: {message}" for i, message in refused.items())
+        super().__init__(f"Nothing was saved ({details}).", field="suggestions")
+        self.refused = refused
+
+
+@dataclass
+class Accepted:
+    """What accepting suggestions did."""
+
+    clusters: list[Cluster] = field(default_factory=list)
+    # Contributions already in other clusters, left where they were.
+    left_in_place: list[int] = field(default_factory=list)
+    # Suggestions (by index) not taken because all their contributions are in clusters
+    # already; only when several were accepted at once.
+    skipped: list[int] = field(default_factory=list)
+
+
+def accept_suggestions(
+    db: Session,
+    actor: Actor,
+    challenge_id: int,
+    suggestions: Sequence[SuggestionChoice],
+    *,
+    take_from_clusters: bool = False,
+) -> Accepted:
+    """Save suggestions as clusters (see `accept_suggestion`), all or nothing: when one is
+    refused, nothing is kept and `SuggestionsRefused` names each refused one."""
+    accepted = Accepted()
+    refused: dict[int, str] = {}
+    for index, suggestion in enumerate(suggestions):
+        try:
+            cluster, left = accept_suggestion(
+                db,
+                actor,
+                challenge_id,
+                suggestion.title,
+                suggestion.category,
+                suggestion.contribution_ids,
+                suggested_title=suggestion.suggested_title,
+                take_from_clusters=take_from_clusters,
+            )
+        except AppError as error:
+            if error.field is None:  # not about this suggestion: the whole request is refused
+                raise
+            if error.field == "take_from_clusters" and len(suggestions) > 1:
+                accepted.skipped.append(index)
+            else:
+                refused[index] = error.message
+            continue
+        accepted.clusters.append(cluster)
+        accepted.left_in_place.extend(left)
+    if refused:
+        raise SuggestionsRefused(refused)
+    return accepted
 
 
 def merge_duplicates(db: Session, actor: Actor, contribution_ids: Sequence[int]) -> Contribution:

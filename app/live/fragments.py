@@ -17,7 +17,6 @@ regions, which only facilitator streams can ask for.
 Every function here runs in a worker thread with a short read-only database session.
 """
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -29,21 +28,18 @@ from markupsafe import escape
 from sqlmodel import Session
 
 from app.clustering.models import Cluster
-from app.clustering.pages import board_context, brainstorm_context
-from app.config import get_settings
-from app.live.timer import timer_state
-from app.matrix.pages import matrix_context
+from app.clustering.views import board_context, clusters_context
+from app.matrix.views import matrix_context, results_context, score_card, scoring_progress_context
 from app.sessions import service
 from app.sessions.auth import FACILITATOR, PARTICIPANT, Actor
 from app.sessions.models import Contribution, Participant, WorkshopSession
-from app.sessions.page_context import (
-    clusters_context,
+from app.sessions.views import (
+    PHASE_HELP,
+    brainstorm_board_context,
+    contribution_item_context,
     dash_counts_context,
     phase_context,
     projector_context,
-    results_context,
-    score_card,
-    scoring_progress_context,
 )
 
 _ROOT_TAG = re.compile(r"^\s*<([a-zA-Z][a-zA-Z0-9-]*)")
@@ -79,22 +75,6 @@ def wrapped(html: str, swap: str) -> str:
 def deleted(element_id: str) -> str:
     """Remove the element with this id, wherever it is on the page."""
     return f'<div id="{escape(element_id)}" hx-swap-oob="delete"></div>'
-
-
-def clock_text(seconds: float) -> str:
-    """Seconds left as the countdown shows them: m:ss, or h:mm:ss from an hour on."""
-    total = max(0, math.ceil(seconds - 1e-9))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def timer_view(session: WorkshopSession) -> dict[str, Any]:
-    """The timer as the page renders it (Jinja global `timer_view`): the API shape plus
-    the countdown text at render time."""
-    data = timer_state(session).public()
-    data["text"] = clock_text(data["remaining"])
-    return data
 
 
 class Renderer:
@@ -166,13 +146,8 @@ class Renderer:
         contribution = _contribution(db, actor.session, cid)
         if contribution is None or contribution.participant_id != actor.participant_id:
             return ""
-        context = {
-            "session": actor.session,
-            "c": contribution,
-            "editing": None,
-            "can_change": actor.session.phase == "brainstorm",
-            "max_chars": get_settings().contribution_max_chars,
-        }
+        context = contribution_item_context(actor, contribution)
+        context["focus_edit"] = False  # a live copy never takes the viewer's focus
         return oob(self.template("participant/_contribution_item.html", context))
 
     def score_card(self, db: Session, actor: Actor, cluster_id: int) -> str:
@@ -201,8 +176,6 @@ class Renderer:
         return Fragment(oob(html))
 
     def dash_phase(self, db: Session, session: WorkshopSession) -> Fragment:
-        from app.sessions.pages import PHASE_HELP
-
         context = {
             "session": session,
             "phase_help": PHASE_HELP,
@@ -214,7 +187,7 @@ class Renderer:
     def brainstorm_board(self, db: Session, session: WorkshopSession) -> Fragment:
         """The whole brainstorm board (#brainstorm-board); live.js swaps only the columns and
         notes nobody is editing."""
-        context = brainstorm_context(db, _facilitator(session))
+        context = brainstorm_board_context(db, _facilitator(session))
         context["seen"] = context["total"]
         return Fragment(oob(self.template("facilitator/_board_brainstorm.html", context)))
 
@@ -229,7 +202,7 @@ class Renderer:
     def matrix(self, db: Session, session: WorkshopSession) -> Fragment:
         """Scoring progress and the matrix of every challenge (#scoring-progress,
         #matrix-results)."""
-        context = matrix_context(db, _facilitator(session))
+        context = matrix_context(db, session)
         progress = self.template("matrix/_progress.html", context)
         results = self.template("matrix/_results.html", context)
         return Fragment(oob(progress) + oob(results))

@@ -37,26 +37,27 @@ from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.db import DbDep
-from app.errors import AppError, InvalidInput, NotFound
+from app.errors import AppError, InvalidInput, NotFound, on_refusal
 from app.live.fragments import EMPTY, Fragment, Renderer, deleted
 from app.live.hub import RETRY_MS, LiveEvent, LiveHub
 from app.live.stream import event_stream
 from app.live.timer import MAX_SECONDS, control_timer, iso
+from app.live.views import timer_card_context
 from app.models_base import utcnow
 from app.sessions import service
 from app.sessions.auth import (
     PARTICIPANT,
     Actor,
-    find_session,
-    request_token,
+    ActorDep,
+    FacilitatorPageDep,
+    reload_actor,
     require_facilitator,
     require_participant,
-    resolve_actor,
 )
 from app.sessions.models import Participant, WorkshopSession
-from app.sessions.page_utils import FormDep, facilitator_actor, form_text, toast
-from app.templating import is_htmx, render
+from app.sessions.views import dashboard_context
 from app.vocabulary import PHASES
+from app.web import FormDep, form_text, is_htmx, render, toast
 
 logger = logging.getLogger(__name__)
 
@@ -335,16 +336,15 @@ class PageStream:
 
 @router.get("/s/{code}/live")
 def live_page_stream(
-    code: str,
     request: Request,
     db: DbDep,
+    actor: ActorDep,
     view: str = PARTICIPANT_VIEW,
     phase: str = "",
     challenge: int | None = None,
 ) -> EventSourceResponse:
     """The live stream of one page (server-sent events of HTML fragments)."""
-    session = find_session(db, code)
-    actor = resolve_actor(db, session, request_token(request, code))
+    session = actor.session
     if view == PARTICIPANT_VIEW:
         require_participant(actor)
     elif view in FACILITATOR_VIEWS:
@@ -394,59 +394,40 @@ def minutes_to_seconds(value: str) -> int | None:
     return round(minutes * 60)
 
 
-def timer_card_context(
-    session: WorkshopSession,
-    *,
-    error: str | None = None,
-    error_field: str | None = None,
-    minutes: str | None = None,
-) -> dict[str, Any]:
-    """The dashboard's timer card (#timer-card): the controls and what was typed."""
-    if minutes is None:
-        duration = session.timer_duration
-        minutes = f"{duration / 60:g}" if duration else "10"
-    return {
-        "session": session,
-        "timer_error": error,
-        "timer_error_field": error_field,
-        "timer_minutes": minutes,
-    }
-
-
 @router.post("/s/{code}/facilitate/timer")
-def timer_control(code: str, request: Request, db: DbDep, form: FormDep) -> Response:
+def timer_control(
+    request: Request, db: DbDep, actor: FacilitatorPageDep, form: FormDep
+) -> Response:
     """Start, pause, resume, extend or reset the phase timer from the dashboard."""
-    actor = facilitator_actor(request, db, code)
     session = actor.session
     action = form_text(form, "action")
     extend = form_text(form, "extend")
     minutes = form_text(form, "minutes")
-    try:
-        seconds: int | None = None
-        if extend:
-            action = "extend"
-            if not extend.isdigit():
-                raise InvalidInput(TIME_HINT, field="minutes")
-            seconds = int(extend)
-        elif action == "start":
-            seconds = minutes_to_seconds(minutes)
-        control_timer(db, session, action, seconds)
-    except AppError as exc:
-        db.rollback()
-        db.refresh(session)
-        about_time = exc.field in ("seconds", "minutes")
+
+    def refused(db: Session, error: AppError) -> Response:
+        again = reload_actor(db, actor).session
+        about_time = error.field in ("seconds", "minutes")
         context = timer_card_context(
-            session,
-            error=TIME_HINT if about_time else exc.message,
+            again,
+            error=TIME_HINT if about_time else error.message,
             error_field="minutes" if about_time else None,
             minutes=minutes,
         )
         if is_htmx(request):
-            return render(request, "live/_timer_card.html", context, status_code=exc.status_code)
-        from app.sessions.pages import dashboard_context
+            return render(request, "live/_timer_card.html", context, status_code=error.status_code)
+        full = {**dashboard_context(request, db, again), **context}
+        return render(request, "facilitator/dashboard.html", full, status_code=error.status_code)
 
-        full = {**dashboard_context(request, db, session), **context}
-        return render(request, "facilitator/dashboard.html", full, status_code=exc.status_code)
+    on_refusal(request, refused)
+    seconds: int | None = None
+    if extend:
+        action = "extend"
+        if not extend.isdigit():
+            raise InvalidInput(TIME_HINT, field="minutes")
+        seconds = int(extend)
+    elif action == "start":
+        seconds = minutes_to_seconds(minutes)
+    control_timer(db, session, action, seconds)
     if not is_htmx(request):
         return RedirectResponse(f"/s/{session.code}/facilitate#timer-card", status_code=303)
     context = timer_card_context(session, minutes=minutes if action == "start" else None)

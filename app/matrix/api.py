@@ -1,31 +1,30 @@
 """JSON API for ratings and the matrix (`/api/v1`)."""
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.db import DbDep
 from app.errors import API_ERRORS
 from app.matrix import service
-from app.matrix.models import MatrixPublic, RatingIn, RatingPublic
+from app.matrix.models import MatrixPublic, MatrixRowPublic, RatingIn, RatingPublic
 from app.sessions.auth import ActorDep
 
 router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["matrix"], responses=API_ERRORS)
 
 
 @router.put("/clusters/{cluster_id}/rating", response_model=RatingPublic)
-def rate_cluster(cluster_id: int, data: RatingIn, actor: ActorDep, db: DbDep) -> dict[str, Any]:
+def rate_cluster(cluster_id: int, data: RatingIn, actor: ActorDep, db: DbDep) -> RatingPublic:
     """Score a cluster: relevance 1–5 and a policy level; a second PUT replaces the first."""
-    return service.rating_public(service.rate(db, actor, cluster_id, data))
+    return RatingPublic.model_validate(service.rate(db, actor, cluster_id, data))
 
 
 @router.get("/ratings/mine", response_model=list[RatingPublic])
-def my_ratings(actor: ActorDep, db: DbDep) -> list[dict[str, Any]]:
+def my_ratings(actor: ActorDep, db: DbDep) -> list[RatingPublic]:
     """The caller's own ratings."""
-    return [service.rating_public(r) for r in service.my_ratings(db, actor).values()]
+    return [RatingPublic.model_validate(r) for r in service.my_ratings(db, actor).values()]
 
 
 @router.get("/matrix", response_model=MatrixPublic)
-def matrix(actor: ActorDep, db: DbDep) -> dict[str, Any]:
+def matrix(actor: ActorDep, db: DbDep) -> MatrixPublic:
     """Aggregated ratings per cluster, ranked within each challenge."""
-    return {"clusters": [row.public() for row in service.compute_matrix(db, actor.session)]}
+    rows = service.compute_matrix(db, actor.session)
+    return MatrixPublic(clusters=[MatrixRowPublic.model_validate(row.public()) for row in rows])

@@ -9,7 +9,12 @@ from app.models_base import created_at_field
 from app.vocabulary import PolicyLevel
 
 
-class Rating(SQLModel, table=True):
+class RatingBase(SQLModel):
+    relevance: int
+    policy_level: str
+
+
+class Rating(RatingBase, table=True):
     __tablename__ = "ratings"
     __table_args__ = (UniqueConstraint("cluster_id", "participant_id"),)
 
@@ -35,14 +40,13 @@ class Rating(SQLModel, table=True):
     updated_at: datetime = created_at_field()
 
 
-class RatingIn(SQLModel):
+class RatingIn(RatingBase):
     relevance: int = Field(ge=1, le=5)
     policy_level: PolicyLevel
 
 
-class RatingPublic(SQLModel):
+class RatingPublic(RatingBase):
     cluster_id: int
-    relevance: int
     policy_level: PolicyLevel
 
 

@@ -1,66 +1,38 @@
-"""The facilitator's scoring monitor and the relevance × policy-level matrix.
+"""Scoring and the matrix: a participant's score of one cluster, and the facilitator's
+scoring monitor with the relevance × policy-level matrix.
 
-Live regions, built by `matrix_context`: `#scoring-progress` (polled until the live stream
-replaces the poll) and `#matrix-results` (one `#matrix-challenge-N` per challenge).
+Live regions, built by `app.matrix.views`: `#scoring-progress` (polled until the live
+stream replaces the poll) and `#matrix-results` (one `#matrix-challenge-N` per challenge);
+on the participant page, `#cluster-N` and the participant's own `#scoring-progress`.
 """
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.clustering.pages import FacilitatorPage
+from app.clustering.models import Cluster
+from app.clustering.service import get_cluster
 from app.db import DbDep
-from app.matrix.service import MatrixRow, compute_matrix, scoring_progress
-from app.sessions.auth import Actor
-from app.sessions.service import list_challenges
-from app.templating import is_htmx, render
-from app.vocabulary import MATRIX_LEVELS, POLICY_LEVELS, RELEVANCE_LABELS, relevance_band
+from app.errors import AppError, InvalidInput, WrongPhase, on_refusal
+from app.matrix import service
+from app.matrix.models import RatingIn
+from app.matrix.views import matrix_context, score_card, scoring_progress_context
+from app.sessions.auth import FacilitatorPageDep, ParticipantPageDep, reload_actor
+from app.sessions.views import participant_context
+from app.web import FormDep, form_text, is_htmx, parse_int, render, toast
 
 router = APIRouter(include_in_schema=False)
 
 REGIONS = {"progress", "results"}
-
-
-def _challenge_results(rows: list[MatrixRow]) -> dict[str, Any]:
-    rated = [r for r in rows if r.ratings]
-    grid: dict[str, dict[int, list[MatrixRow]]] = {
-        level: {band: [] for band in range(1, 6)} for level in MATRIX_LEVELS
-    }
-    for row in rated:
-        if row.policy_level in grid and row.relevance_mean is not None:
-            grid[row.policy_level][relevance_band(row.relevance_mean)].append(row)
-    return {"rated": rated, "unrated": [r for r in rows if not r.ratings], "grid": grid}
-
-
-def matrix_context(db: Session, actor: Actor) -> dict[str, Any]:
-    """Scoring progress and the ranked matrix of every challenge."""
-    session = actor.session
-    rows = compute_matrix(db, session)
-    progress = scoring_progress(db, session)
-    challenges = []
-    for challenge in list_challenges(db, session):
-        own = [r for r in rows if r.challenge_id == challenge.id]
-        challenges.append({"challenge": challenge, **_challenge_results(own)})
-    return {
-        "session": session,
-        "nav_active": "matrix",
-        "progress": progress,
-        "participants": progress[0].participants if progress else 0,
-        "challenges": challenges,
-        "clusters_total": len(rows),
-        "matrix_levels": MATRIX_LEVELS,
-        "level_order": POLICY_LEVELS,
-        "relevance_labels": RELEVANCE_LABELS,
-    }
+PARTICIPANT_PAGE = "participant/page.html"
 
 
 @router.get("/s/{code}/facilitate/matrix")
 def matrix_page(
-    code: str,
     request: Request,
     db: DbDep,
-    actor: FacilitatorPage,
+    actor: FacilitatorPageDep,
     region: str | None = None,
     seq: int | None = None,
 ) -> Response:
@@ -68,4 +40,63 @@ def matrix_page(
     if is_htmx(request) and region == "progress" and seq == actor.session.last_event_seq:
         return Response(status_code=204)
     block = region if region in REGIONS else "results"
-    return render(request, "matrix/matrix.html", matrix_context(db, actor), block=block)
+    return render(request, "matrix/matrix.html", matrix_context(db, actor.session), block=block)
+
+
+def rating_input(relevance: str, policy_level: str) -> RatingIn:
+    """The submitted score, with a message per missing or invalid choice."""
+    try:
+        return RatingIn.model_validate({"relevance": relevance, "policy_level": policy_level})
+    except ValidationError as exc:
+        fields = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+        if "relevance" in fields:
+            raise InvalidInput(
+                "Choose how relevant this solution is, from 1 to 5.", field="relevance"
+            ) from None
+        raise InvalidInput(
+            "Choose the policy level this solution should be addressed at.",
+            field="policy_level",
+        ) from None
+
+
+@router.post("/s/{code}/clusters/{cluster_id}/rating")
+def rate(
+    cluster_id: int, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
+) -> Response:
+    """Save this participant's score of one cluster (a second save replaces it)."""
+    relevance = form_text(form, "relevance")
+    level = form_text(form, "policy_level")
+
+    def refused(db: Session, error: AppError) -> Response | None:
+        again = reload_actor(db, actor)
+        cluster = db.get(Cluster, cluster_id)
+        if cluster is None or cluster.session_id != again.session.id:
+            return None
+        card = score_card(db, again, cluster)
+        card.relevance = parse_int(relevance)
+        card.policy_level = level or None
+        card.error, card.error_field = error.message, error.field
+        if is_htmx(request):
+            context = {"session": again.session, "card": card, "focus_card": True}
+            return render(
+                request, "participant/_score_card.html", context, status_code=error.status_code
+            )
+        view = "scoring" if isinstance(error, WrongPhase) else None
+        context = participant_context(request, db, again, view_phase=view, score_override=card)
+        return render(request, PARTICIPANT_PAGE, context, status_code=error.status_code)
+
+    on_refusal(request, refused)
+    service.rate(db, actor, cluster_id, rating_input(relevance, level))
+    session = actor.session
+    if not is_htmx(request):
+        return RedirectResponse(f"/s/{session.code}#cluster-{cluster_id}", status_code=303)
+    card = score_card(db, actor, get_cluster(db, session, cluster_id))
+    card.just_saved = True
+    context = {
+        "session": session,
+        "card": card,
+        "focus_card": True,
+        "oob_progress": True,
+        **scoring_progress_context(db, actor),
+    }
+    return render(request, "participant/_score_saved.html", context, headers=toast("Score saved."))

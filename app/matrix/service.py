@@ -16,13 +16,11 @@ from app.models_base import utcnow
 from app.sessions.auth import Actor, require_participant
 from app.sessions.models import Challenge, WorkshopSession
 from app.sessions.service import list_challenges, list_participants, require_phase
-from app.vocabulary import POLICY_LEVELS
+from app.vocabulary import POLICY_LEVELS, is_contested
 
 # Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
 # each end), so agreement = 1 − sd / 2 runs from 0 (a split room) to 1 (everyone agrees).
 MAX_SD = 2.0
-# Below this agreement a recommendation is reported as contested (a minority view exists).
-CONTESTED_BELOW = 0.5
 
 
 def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
@@ -54,15 +52,6 @@ def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
         db, session, "rating_changed", cluster_id=cluster.id, challenge_id=cluster.challenge_id
     )
     return rating
-
-
-def rating_public(rating: Rating) -> dict[str, object]:
-    """The API shape of a rating."""
-    return {
-        "cluster_id": rating.cluster_id,
-        "relevance": rating.relevance,
-        "policy_level": rating.policy_level,
-    }
 
 
 def my_ratings(db: Session, actor: Actor) -> dict[int, Rating]:
@@ -100,7 +89,7 @@ class MatrixRow:
     @property
     def contested(self) -> bool:
         """Scores split strongly enough that the report names a minority view."""
-        return self.agreement is not None and self.ratings >= 3 and self.agreement < CONTESTED_BELOW
+        return is_contested(self.agreement, self.ratings)
 
     def public(self) -> dict[str, object]:
         """The API shape of a matrix row."""
@@ -201,7 +190,7 @@ def scoring_progress(db: Session, session: WorkshopSession) -> list[ScoringProgr
         ids = {c.id for c in clusters if c.challenge_id == challenge.id}
         given = [r for r in ratings if r.cluster_id in ids]
         per_participant = Counter(r.participant_id for r in given)
-        done = sum(1 for p in participants if ids and per_participant.get(p, 0) >= len(ids))  # type: ignore[arg-type]
+        done = sum(1 for p in participants if ids and per_participant.get(p or 0, 0) >= len(ids))
         progress.append(
             ScoringProgress(
                 challenge_id=challenge.id,  # type: ignore[arg-type]

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.db import DbDep
 from app.errors import API_ERRORS, InvalidInput
-from app.ratelimit import limit
+from app.ratelimit import CallerDep
 from app.report import service
-from app.sessions.api import OrganiserDep, created_public
-from app.sessions.auth import FacilitatorDep
+from app.sessions.api import created_public
+from app.sessions.auth import FacilitatorDep, OrganiserDep
 from app.sessions.models import SessionCreated
 
 router = APIRouter(prefix="/api/v1", tags=["report"], responses=API_ERRORS)
@@ -38,11 +38,6 @@ def download_response(exported: service.ExportedReport) -> Response:
 def export_report(actor: FacilitatorDep, db: DbDep, format: ReportFormat = "html") -> Response:
     """The report as a file (facilitator only); works in every phase."""
     return download_response(service.export_session(db, actor.session, format))
-
-
-def may_import(request: Request, _organiser: OrganiserDep) -> None:
-    """Only who may create sessions may import one; counted against the import limit."""
-    limit(request, "import")
 
 
 async def archive_body(request: Request) -> Any:
@@ -76,8 +71,9 @@ async def archive_body(request: Request) -> Any:
 def import_session(
     request: Request,
     db: DbDep,
-    _allowed: Annotated[None, Depends(may_import)],
+    caller: CallerDep,
+    _organiser: OrganiserDep,
     data: Annotated[Any, Depends(archive_body)],
-) -> dict[str, Any]:
+) -> SessionCreated:
     """Create a new session with the content of a JSON export (an archive)."""
-    return created_public(request, service.import_session(db, data))
+    return created_public(request, service.import_session(db, data, caller))

@@ -15,11 +15,17 @@ from sqlmodel import Session, col, select
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
 from app.matrix.models import Rating
-from app.matrix.service import CONTESTED_BELOW, MAX_SD, MatrixRow, matrix_rows
+from app.matrix.service import MAX_SD, MatrixRow, matrix_rows
 from app.models_base import utcnow
 from app.sessions.models import Contribution, Participant, WorkshopSession
 from app.sessions.service import list_challenges, list_contributions
-from app.vocabulary import LEVEL_LABELS, POLICY_LEVELS, phase_name
+from app.vocabulary import (
+    CONTESTED_BELOW,
+    CONTESTED_MIN_RATINGS,
+    LEVEL_LABELS,
+    POLICY_LEVELS,
+    phase_name,
+)
 
 TOP_PER_CHALLENGE = 3
 # A recommendation lists this many of its contributions in full; the others are named by
@@ -520,7 +526,7 @@ AGREEMENT_NOTE = (
     f"Agreement is 1 − σ/{MAX_SD:g}, where σ is the population standard deviation of the "
     "relevance scores. On a 1–5 scale σ is at most 2, so agreement runs from 0 % (the room "
     "split between 1 and 5) to 100 % (everyone gave the same score). Below "
-    f"{round(CONTESTED_BELOW * 100)} %, with at least three ratings, the report names the "
+    f"{round(CONTESTED_BELOW * 100)} %, with at least {CONTESTED_MIN_RATINGS} ratings, the report names the "
     "minority view."
 )
 

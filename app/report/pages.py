@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.db import DbDep
 from app.report import service
@@ -9,9 +10,8 @@ from app.report.chart import chart_svg
 from app.report.model import build_report
 from app.report.render_pdf import warm_helper
 from app.sessions import service as sessions
-from app.sessions.auth import Actor, cookie_name, normalise_code
-from app.sessions.page_utils import FormDep, facilitator_actor, form_text, no_store, see_other
-from app.templating import render
+from app.sessions.auth import Actor, FacilitatorPageDep, cookie_name, normalise_code
+from app.web import FormDep, form_text, no_store, render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -28,7 +28,7 @@ DOWNLOADS = [
 
 def _page(
     request: Request,
-    db: DbDep,
+    db: Session,
     actor: Actor,
     *,
     confirm_error: str | None = None,
@@ -64,15 +64,16 @@ def _page(
 
 
 @router.get("/s/{code}/facilitate/report")
-def report_page(code: str, request: Request, db: DbDep) -> Response:
+def report_page(request: Request, db: DbDep, actor: FacilitatorPageDep) -> Response:
     """Preview of the report with a download button per format."""
-    return no_store(_page(request, db, facilitator_actor(request, db, code)))
+    return no_store(_page(request, db, actor))
 
 
 @router.post("/s/{code}/facilitate/report/delete")
-def delete_session(code: str, request: Request, db: DbDep, form: FormDep) -> Response:
+def delete_session(
+    request: Request, db: DbDep, actor: FacilitatorPageDep, form: FormDep
+) -> Response:
     """Delete the session and all its data once the facilitator has typed its code."""
-    actor = facilitator_actor(request, db, code)
     session = actor.session
     confirm_code = form_text(form, "confirm_code")
     if normalise_code(confirm_code) != session.code:

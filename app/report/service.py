@@ -12,10 +12,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.config import Settings
+from app import ratelimit
+from app.config import Settings, get_settings
 from app.db import open_session
 from app.errors import InvalidInput
 from app.models_base import utcnow
+from app.ratelimit import Caller
+from app.report.archive import restore
 from app.report.model import Report, build_report
 from app.sessions.models import WorkshopSession
 from app.sessions.service import CreatedSession, delete_session
@@ -100,10 +103,13 @@ def export_session(db: Session, session: WorkshopSession, fmt: str) -> ExportedR
     )
 
 
-def import_session(db: Session, data: Any) -> CreatedSession:
-    """A new session with the content of a JSON export; refuses anything it cannot read whole."""
-    from app.report.archive import restore
+def import_session(db: Session, data: Any, caller: Caller | None = None) -> CreatedSession:
+    """A new session with the content of a JSON export; refuses anything it cannot read whole.
 
+    `caller`: who asked over the network (counted against the import limit); None for the
+    command line."""
+    if caller is not None:
+        ratelimit.hit("import", caller.address)
     return restore(db, data)
 
 
@@ -116,8 +122,6 @@ def purge_expired(db: Session, days: int | None = None) -> list[str]:
     `days` defaults to the `session_retention_days` setting; with neither, nothing is deleted.
     """
     if days is None:
-        from app.config import get_settings
-
         days = get_settings().session_retention_days
     if days is None:
         return []

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from pydantic import Field as PydanticField
 from pydantic import field_validator
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
@@ -19,7 +20,21 @@ DEFAULT_QUESTIONS = [
 ]
 
 
-class WorkshopSession(SQLModel, table=True):
+# --- sessions --------------------------------------------------------------------------------
+
+
+class SessionBase(SQLModel):
+    """What the organisers choose for a session (the title-page details and the options)."""
+
+    title: str
+    show_contributions: bool = True
+    show_names: bool = False
+    place: str = ""
+    organiser: str = ""
+    lab_date: str = ""
+
+
+class WorkshopSession(SessionBase, table=True):
     """One workshop run. Named so that it never clashes with a database session."""
 
     __tablename__ = "sessions"
@@ -30,8 +45,6 @@ class WorkshopSession(SQLModel, table=True):
     phase: str = Field(default=Phase.setup, max_length=20)
     facilitator_token_hash: str = Field(max_length=64)
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    show_contributions: bool = True
-    show_names: bool = False
     place: str = Field(default="", max_length=200)
     organiser: str = Field(default="", max_length=200)
     lab_date: str = Field(default="", max_length=40)
@@ -43,7 +56,16 @@ class WorkshopSession(SQLModel, table=True):
     updated_at: datetime = created_at_field()
 
 
-class Challenge(SQLModel, table=True):
+# --- challenges ------------------------------------------------------------------------------
+
+
+class ChallengeBase(SQLModel):
+    title: str
+    description: str
+    questions: list[str]
+
+
+class Challenge(ChallengeBase, table=True):
     __tablename__ = "challenges"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -58,7 +80,35 @@ class Challenge(SQLModel, table=True):
     questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class Participant(SQLModel, table=True):
+class ChallengeIn(SQLModel):
+    """A challenge as sent to create a session: no questions means the method's standard
+    ones, and a null description is the same as none."""
+
+    title: str
+    description: str | None = None
+    questions: list[str] | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("a challenge needs a title")
+        return value
+
+
+class ChallengePublic(ChallengeBase):
+    id: int
+
+
+# --- participants ----------------------------------------------------------------------------
+
+
+class ParticipantBase(SQLModel):
+    name: str = ""
+
+
+class Participant(ParticipantBase, table=True):
     __tablename__ = "participants"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,7 +122,39 @@ class Participant(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
-class Contribution(SQLModel, table=True):
+class ParticipantCreate(SQLModel):
+    name: str | None = None
+
+
+class ParticipantCreated(ParticipantBase):
+    """What joining answers, once: the participant token is not stored in the clear."""
+
+    id: int
+    name: str
+    participant_token: str
+
+
+class ParticipantPublic(ParticipantBase):
+    id: int
+    name: str
+    joined_at: str = Field(description="When the participant joined (ISO 8601).")
+
+    @classmethod
+    def of(cls, participant: Participant) -> "ParticipantPublic":
+        return cls.model_validate(
+            participant, update={"joined_at": participant.created_at.isoformat()}
+        )
+
+
+# --- contributions ---------------------------------------------------------------------------
+
+
+class ContributionBase(SQLModel):
+    challenge_id: int
+    text: str
+
+
+class Contribution(ContributionBase, table=True):
     __tablename__ = "contributions"
     __table_args__ = (UniqueConstraint("session_id", "client_id"),)
 
@@ -93,7 +175,6 @@ class Contribution(SQLModel, table=True):
             Integer, ForeignKey("participants.id", ondelete="SET NULL"), nullable=True
         ),
     )
-    text: str
     client_id: str | None = Field(default=None, max_length=64)
     cluster_id: int | None = Field(
         default=None,
@@ -112,32 +193,41 @@ class Contribution(SQLModel, table=True):
     updated_at: datetime = created_at_field()
 
 
-# --- API schemas -------------------------------------------------------------------------
+class ContributionCreate(ContributionBase):
+    client_id: str | None = None
 
 
-class ChallengeIn(SQLModel):
-    title: str
-    description: str | None = None
-    questions: list[str] | None = None
-
-    @field_validator("title")
-    @classmethod
-    def _title_not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("a challenge needs a title")
-        return value
+class ContributionUpdate(SQLModel):
+    text: str
 
 
-class SessionCreate(SQLModel):
-    title: str
+class ContributionPublic(ContributionBase):
+    """A contribution; `duplicate_of_id` and `author` appear only when they apply (never null)."""
+
+    id: int
+    cluster_id: int | None
+    mine: bool = Field(
+        description="Whether the caller wrote it (the facilitator wrote those without a participant)."
+    )
+    # pydantic's own Field: SQLModel's has no `exclude_if`.
+    duplicate_of_id: int | SkipJsonSchema[None] = PydanticField(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Present only when it is marked as a duplicate of another.",
+    )
+    author: str | SkipJsonSchema[None] = PydanticField(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Present only in the facilitator's answers.",
+    )
+
+
+# --- sessions: API schemas -------------------------------------------------------------------
+
+
+class SessionCreate(SessionBase):
     challenges: list[ChallengeIn]
     categories: list[str] | None = None
-    show_contributions: bool = True
-    show_names: bool = False
-    place: str = ""
-    organiser: str = ""
-    lab_date: str = ""
 
 
 class SessionSettingsUpdate(SQLModel):
@@ -148,13 +238,6 @@ class SessionSettingsUpdate(SQLModel):
     place: str | None = None
     organiser: str | None = None
     lab_date: str | None = None
-
-
-class ChallengePublic(SQLModel):
-    id: int
-    title: str
-    description: str
-    questions: list[str]
 
 
 class SessionCreated(SQLModel):
@@ -175,34 +258,12 @@ class SessionCounts(SQLModel):
     ratings: int
 
 
-class SessionPublic(SQLModel):
+class SessionPublic(SessionBase):
     code: str
-    title: str
     phase: Phase
     challenges: list[ChallengePublic]
     categories: list[str]
     counts: SessionCounts
-    show_contributions: bool
-    show_names: bool
-    place: str
-    organiser: str
-    lab_date: str
-
-
-class ParticipantCreate(SQLModel):
-    name: str | None = None
-
-
-class ParticipantCreated(SQLModel):
-    id: int
-    name: str
-    participant_token: str
-
-
-class ParticipantPublic(SQLModel):
-    id: int
-    name: str
-    joined_at: str = Field(description="When the participant joined (ISO 8601).")
 
 
 class PhaseChange(SQLModel):
@@ -211,32 +272,3 @@ class PhaseChange(SQLModel):
 
 class PhasePublic(SQLModel):
     phase: Phase
-
-
-class ContributionCreate(SQLModel):
-    challenge_id: int
-    text: str
-    client_id: str | None = None
-
-
-class ContributionUpdate(SQLModel):
-    text: str
-
-
-class ContributionPublic(SQLModel):
-    """A contribution; `duplicate_of_id` and `author` appear only when they apply (never null)."""
-
-    # Routes answering it set `response_model_exclude_unset=True`, which keeps those keys out.
-    id: int
-    challenge_id: int
-    text: str
-    cluster_id: int | None
-    mine: bool = Field(
-        description="Whether the caller wrote it (the facilitator wrote those without a participant)."
-    )
-    duplicate_of_id: int | SkipJsonSchema[None] = Field(
-        default=None, description="Present only when it is marked as a duplicate of another."
-    )
-    author: str | SkipJsonSchema[None] = Field(
-        default=None, description="Present only in the facilitator's answers."
-    )

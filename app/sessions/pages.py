@@ -1,8 +1,9 @@
-"""HTML pages around a session: landing, creating, signing the facilitator in, the
-facilitator's dashboard and the projector view. Participant pages: `pages_participant`."""
+"""HTML pages around a session: landing, creating, and signing the facilitator in.
 
-from dataclasses import dataclass
-from typing import Any
+The facilitator's dashboard, brainstorm board and projector are in `pages_facilitator`,
+the participant's pages in `pages_participant`.
+"""
+
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
@@ -11,42 +12,26 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.db import DbDep
-from app.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from app.ratelimit import limit
+from app.errors import AppError, Forbidden, InvalidInput, NotFound, on_refusal
+from app.ratelimit import CallerDep
 from app.sessions import service
-from app.sessions.api import check_organiser_key, facilitator_url
 from app.sessions.auth import (
+    FacilitatorPageDep,
+    actor_for_token,
+    check_organiser_key,
     find_session,
     normalise_code,
     request_token,
-    resolve_actor,
     set_auth_cookie,
 )
-from app.sessions.create_form import ChallengeBlock, NewSessionForm, lines
+from app.sessions.forms import ChallengeBlock, NewSessionForm
 from app.sessions.labs import LABS
-from app.sessions.models import SessionSettingsUpdate, WorkshopSession
-from app.sessions.page_context import (
-    dash_counts_context,
-    join_context,
-    phase_context,
-    projector_context,
-)
-from app.sessions.page_utils import (
-    FormDep,
-    facilitator_actor,
-    form_flag,
-    form_text,
-    no_store,
-    parse_int,
-    see_other,
-    toast,
-)
-from app.sessions.pages_participant import router as participant_router
-from app.templating import is_htmx, render
-from app.vocabulary import PHASES
+from app.sessions.links import facilitator_url
+from app.sessions.models import WorkshopSession
+from app.sessions.views import join_context
+from app.web import FormDep, form_text, no_store, parse_int, render, see_other
 
 router = APIRouter(include_in_schema=False)
-router.include_router(participant_router)
 
 CREATED_COOKIE = "policylab_created_{code}"
 CREATED_SECONDS = 15 * 60
@@ -99,7 +84,7 @@ def new_session_form(request: Request, template: str | None = None) -> Response:
 
 
 @router.post("/new")
-def create_session(request: Request, db: DbDep, form: FormDep) -> Response:
+def create_session(request: Request, db: DbDep, form: FormDep, caller: CallerDep) -> Response:
     """Create the session — or add/remove a challenge block and show the form again."""
     data = NewSessionForm.from_form(form)
     remove = parse_int(form_text(form, "remove") or None)
@@ -113,30 +98,24 @@ def create_session(request: Request, db: DbDep, form: FormDep) -> Response:
         return _render_new(
             request, data, focus=f"field-challenges-{len(data.challenges) - 1}-title"
         )
-    try:
-        try:
-            check_organiser_key(form_text(form, "organiser_key") or None)
-        except Forbidden as exc:
-            exc.field = "organiser_key"
-            raise
-        limit(request, "create_session")
-        created = service.create_session(db, data.to_create())
-    except AppError as exc:
-        db.rollback()
-        errors = {data.form_field(exc.field): exc.message}
-        return _render_new(request, data, errors=errors, status_code=exc.status_code)
-    return _after_create(request, created)
+
+    def refused(_db: Session, error: AppError) -> Response:
+        errors = {data.form_field(error.field): error.message}
+        return _render_new(request, data, errors=errors, status_code=error.status_code)
+
+    on_refusal(request, refused)
+    check_organiser_key(form_text(form, "organiser_key"), caller)
+    return _after_create(request, service.create_session(db, data.to_create(), caller))
 
 
 @router.post("/new/template")
-def create_from_template(request: Request, db: DbDep, form: FormDep) -> Response:
+def create_from_template(request: Request, db: DbDep, form: FormDep, caller: CallerDep) -> Response:
     """Create a session straight from a built-in lab template."""
     lab = LABS.get(form_text(form, "template"))
     if lab is None:
         raise NotFound("There is no lab template with this name.")
-    check_organiser_key(form_text(form, "organiser_key") or None)
-    limit(request, "create_session")
-    return _after_create(request, service.create_session(db, lab.to_create()))
+    check_organiser_key(form_text(form, "organiser_key"), caller)
+    return _after_create(request, service.create_session(db, lab.to_create(), caller))
 
 
 def _after_create(request: Request, created: service.CreatedSession) -> Response:
@@ -158,9 +137,8 @@ def _after_create(request: Request, created: service.CreatedSession) -> Response
 
 
 @router.get("/s/{code}/created")
-def created_page(code: str, request: Request, db: DbDep) -> Response:
+def created_page(request: Request, actor: FacilitatorPageDep) -> Response:
     """The facilitator link, shown once after creation, with the join details."""
-    actor = facilitator_actor(request, db, code)
     session = actor.session
     marker = created_cookie(session.code)
     show_link = request.cookies.get(marker) == "1"
@@ -182,10 +160,7 @@ def created_page(code: str, request: Request, db: DbDep) -> Response:
 def _facilitator_session(db: Session, code: str, key: str) -> WorkshopSession:
     """The session whose facilitator key this is; 404 unknown code, 403 any other key."""
     session = find_session(db, code)
-    try:
-        actor = resolve_actor(db, session, key) if key else None
-    except (NotAuthenticated, Forbidden):
-        actor = None
+    actor = actor_for_token(db, session, key)
     if actor is None or not actor.is_facilitator:
         raise Forbidden(
             "This facilitator key does not open this session. Check that you copied the "
@@ -230,212 +205,19 @@ def split_link(code: str, key: str) -> tuple[str, str]:
 def facilitator_key_submit(request: Request, db: DbDep, form: FormDep) -> Response:
     """Check the code and key; sign in or show the form again (the key is never echoed)."""
     code, key = split_link(form_text(form, "code"), form_text(form, "key"))
-    try:
-        if not code:
-            raise InvalidInput("Enter the session code.", field="code")
-        if not key:
-            raise InvalidInput(
-                "Enter the facilitator key, or paste the whole facilitator link.", field="key"
-            )
-        try:
-            session = _facilitator_session(db, code, key)
-        except NotFound as exc:
-            exc.field = "code"
-            raise
-    except AppError as exc:
-        context = {"code": code, "errors": {exc.field or "key": exc.message}}
+
+    def refused(_db: Session, error: AppError) -> Response:
+        field = error.field or ("code" if isinstance(error, NotFound) else "key")
+        context = {"code": code, "errors": {field: error.message}}
         return render(
-            request, "sessions/facilitator_key.html", context, status_code=exc.status_code
-        )
-    return _signed_in(session, key)
-
-
-# --- dashboard -------------------------------------------------------------------------------
-
-
-@dataclass
-class SettingsForm:
-    title: str
-    categories: str
-    show_contributions: bool
-    show_names: bool
-    place: str
-    organiser: str
-    lab_date: str
-
-    @classmethod
-    def from_session(cls, session: WorkshopSession) -> "SettingsForm":
-        return cls(
-            title=session.title,
-            categories="\n".join(session.categories),
-            show_contributions=session.show_contributions,
-            show_names=session.show_names,
-            place=session.place,
-            organiser=session.organiser,
-            lab_date=session.lab_date,
+            request, "sessions/facilitator_key.html", context, status_code=error.status_code
         )
 
-    @classmethod
-    def from_form(cls, form: Any) -> "SettingsForm":
-        return cls(
-            title=form_text(form, "title"),
-            categories=form_text(form, "categories"),
-            show_contributions=form_flag(form, "show_contributions"),
-            show_names=form_flag(form, "show_names"),
-            place=form_text(form, "place"),
-            organiser=form_text(form, "organiser"),
-            lab_date=form_text(form, "lab_date"),
+    on_refusal(request, refused)
+    if not code:
+        raise InvalidInput("Enter the session code.", field="code")
+    if not key:
+        raise InvalidInput(
+            "Enter the facilitator key, or paste the whole facilitator link.", field="key"
         )
-
-    def to_update(self) -> SessionSettingsUpdate:
-        return SessionSettingsUpdate(
-            title=self.title,
-            categories=lines(self.categories),
-            show_contributions=self.show_contributions,
-            show_names=self.show_names,
-            place=self.place,
-            organiser=self.organiser,
-            lab_date=self.lab_date,
-        )
-
-
-PHASE_HELP = {
-    "setup": "Participants who join see a waiting screen with the challenges.",
-    "brainstorm": "Participants write down gaps and missing interventions, per challenge.",
-    "clustering": "Participants watch the clusters form while you group the contributions.",
-    "scoring": "Participants score every cluster on relevance and policy level.",
-    "report": "Participants see the ranked results; export the report.",
-}
-
-
-def dashboard_context(
-    request: Request,
-    db: Session,
-    session: WorkshopSession,
-    *,
-    settings_form: SettingsForm | None = None,
-    settings_errors: dict[str, str] | None = None,
-    settings_saved: bool = False,
-    phase_error: str | None = None,
-) -> dict[str, Any]:
-    """Everything on the dashboard; each region also renders alone from its partial."""
-    return {
-        "session": session,
-        "nav_active": "dashboard",
-        "challenges": service.list_challenges(db, session),
-        "phase_help": PHASE_HELP,
-        "phase_error": phase_error,
-        "settings_form": settings_form or SettingsForm.from_session(session),
-        "settings_errors": settings_errors or {},
-        "settings_saved": settings_saved,
-        **phase_context(session),
-        **dash_counts_context(db, session),
-        **join_context(request, session),
-    }
-
-
-@router.get("/s/{code}/facilitate")
-def dashboard(code: str, request: Request, db: DbDep) -> Response:
-    """The facilitator's dashboard: phases, live counts, settings, join details."""
-    actor = facilitator_actor(request, db, code)
-    context = dashboard_context(
-        request, db, actor.session, settings_saved=request.query_params.get("saved") == "1"
-    )
-    return render(request, "facilitator/dashboard.html", context, block="dashboard")
-
-
-@router.get("/s/{code}/facilitate/counts")
-def dashboard_counts(code: str, request: Request, db: DbDep) -> Response:
-    """The counts region alone (polled until live updates arrive)."""
-    actor = facilitator_actor(request, db, code)
-    if not is_htmx(request):
-        return RedirectResponse(f"/s/{actor.session.code}/facilitate", status_code=303)
-    return render(request, "facilitator/_dash_counts.html", dash_counts_context(db, actor.session))
-
-
-def _is_backwards(session: WorkshopSession, target: str) -> bool:
-    return target in PHASES and PHASES.index(target) < PHASES.index(session.phase)  # type: ignore[arg-type]
-
-
-@router.get("/s/{code}/facilitate/phase")
-def confirm_phase(code: str, request: Request, db: DbDep, to: str = "") -> Response:
-    """Without JavaScript, going back asks here first (with it, a dialog does)."""
-    actor = facilitator_actor(request, db, code)
-    session = actor.session
-    if not _is_backwards(session, to):
-        return RedirectResponse(f"/s/{session.code}/facilitate", status_code=303)
-    context = {"session": session, "target": to, "nav_active": "dashboard"}
-    return render(request, "sessions/confirm_phase.html", context)
-
-
-@router.post("/s/{code}/facilitate/phase")
-def change_phase(code: str, request: Request, db: DbDep, form: FormDep) -> Response:
-    """Move the session to another phase; going back needs a confirmation."""
-    actor = facilitator_actor(request, db, code)
-    session = actor.session
-    target = form_text(form, "phase")
-    if _is_backwards(session, target) and not form_flag(form, "confirmed"):
-        return see_other(request, f"/s/{session.code}/facilitate/phase?to={target}")
-    try:
-        service.change_phase(db, session, target)
-    except AppError as exc:
-        db.rollback()
-        if not is_htmx(request):
-            raise
-        context = dashboard_context(request, db, session, phase_error=exc.message)
-        return render(request, "facilitator/_dash_phase.html", context, status_code=exc.status_code)
-    if not is_htmx(request):
-        return RedirectResponse(f"/s/{session.code}/facilitate", status_code=303)
-    context = dashboard_context(request, db, session)
-    label = str(target).capitalize()
-    return render(
-        request,
-        "facilitator/_dash_phase.html",
-        context,
-        headers=toast(f"The session is now in the {label} phase."),
-    )
-
-
-@router.post("/s/{code}/facilitate/settings")
-def update_settings(code: str, request: Request, db: DbDep, form: FormDep) -> Response:
-    """Change the title, categories and options; errors are shown next to the field."""
-    actor = facilitator_actor(request, db, code)
-    session = actor.session
-    typed = SettingsForm.from_form(form)
-    try:
-        service.update_settings(db, session, typed.to_update())
-    except AppError as exc:
-        db.rollback()
-        db.refresh(session)
-        context = dashboard_context(
-            request,
-            db,
-            session,
-            settings_form=typed,
-            settings_errors={exc.field or "title": exc.message},
-        )
-        if is_htmx(request):
-            return render(
-                request, "facilitator/_dash_settings.html", context, status_code=exc.status_code
-            )
-        return render(request, "facilitator/dashboard.html", context, status_code=exc.status_code)
-    if not is_htmx(request):
-        return RedirectResponse(
-            f"/s/{session.code}/facilitate?saved=1#dash-settings", status_code=303
-        )
-    context = dashboard_context(request, db, session, settings_saved=True)
-    context["oob_title"] = True
-    return render(
-        request, "facilitator/_dash_settings.html", context, headers=toast("Settings saved.")
-    )
-
-
-# --- projector -------------------------------------------------------------------------------
-
-
-@router.get("/s/{code}/projector")
-def projector(code: str, request: Request, db: DbDep) -> Response:
-    """The second screen for the room: join details, then the phase's progress; read-only."""
-    actor = facilitator_actor(request, db, code)
-    context = projector_context(request, db, actor.session)
-    return render(request, "projector/projector.html", context, block="projector_body")
+    return _signed_in(_facilitator_session(db, code, key), key)

@@ -3,11 +3,13 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import ratelimit
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, WrongPhase
@@ -16,13 +18,16 @@ from app.live.models import Event
 from app.live.service import record_event
 from app.matrix.models import Rating
 from app.models_base import utcnow
+from app.ratelimit import Caller
 from app.sessions.auth import Actor, hash_token, new_code, new_token
 from app.sessions.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_QUESTIONS,
     Challenge,
     ChallengeIn,
+    ChallengePublic,
     Contribution,
+    ContributionPublic,
     Participant,
     Phase,
     SessionCounts,
@@ -63,7 +68,7 @@ def clean_categories(values: Sequence[str] | None) -> list[str]:
     return cleaned
 
 
-def _clean_challenge(index: int, data: ChallengeIn) -> Challenge:
+def _clean_challenge(index: int, data: ChallengeIn) -> ChallengePublic:
     title = clean_title(data.title, field=f"challenges.{index}.title", label="A challenge title")
     description = clean_text(
         data.description,
@@ -83,7 +88,8 @@ def _clean_challenge(index: int, data: ChallengeIn) -> Challenge:
             f"At most {MAX_QUESTIONS} guiding questions per challenge.",
             field=f"challenges.{index}.questions",
         )
-    return Challenge(position=index, title=title, description=description, questions=questions)
+    # Not saved yet: the id is its position until the session exists.
+    return ChallengePublic(id=index, title=title, description=description, questions=questions)
 
 
 @dataclass
@@ -107,8 +113,15 @@ def clean_detail(field: str, value: str | None) -> str:
     return clean_text(value, field=field, label=label, max_chars=max_chars, required=False)
 
 
-def create_session(db: Session, data: SessionCreate) -> CreatedSession:
-    """Create a session with its challenges; the facilitator token is returned once."""
+def create_session(
+    db: Session, data: SessionCreate, caller: Caller | None = None
+) -> CreatedSession:
+    """Create a session with its challenges; the facilitator token is returned once.
+
+    `caller`: who asked over the network (counted against the creation limit); None for
+    the command line."""
+    if caller is not None:
+        ratelimit.hit("create_session", caller.address)
     settings = get_settings()
     title = clean_title(data.title)
     if not data.challenges:
@@ -127,15 +140,26 @@ def create_session(db: Session, data: SessionCreate) -> CreatedSession:
         categories=categories,
         show_contributions=data.show_contributions,
         show_names=data.show_names,
-        **{field: clean_detail(field, getattr(data, field)) for field in DETAILS},
+        place=clean_detail("place", data.place),
+        organiser=clean_detail("organiser", data.organiser),
+        lab_date=clean_detail("lab_date", data.lab_date),
     )
     db.add(session)
     db.flush()
-    for challenge in challenges:
-        challenge.session_id = session.id  # type: ignore[assignment]
-        db.add(challenge)
+    assert session.id is not None
+    saved = [
+        Challenge(
+            session_id=session.id,
+            position=position,
+            title=c.title,
+            description=c.description,
+            questions=c.questions,
+        )
+        for position, c in enumerate(challenges)
+    ]
+    db.add_all(saved)
     db.flush()
-    return CreatedSession(session=session, challenges=challenges, facilitator_token=token)
+    return CreatedSession(session=session, challenges=saved, facilitator_token=token)
 
 
 def _unused_code(db: Session) -> str:
@@ -168,16 +192,9 @@ def get_challenge(db: Session, session: WorkshopSession, challenge_id: int) -> C
 def counts(db: Session, session: WorkshopSession) -> SessionCounts:
     """How many participants, contributions, clusters and ratings the session has."""
 
-    def count(model: type, *where: object) -> int:
-        statement = (
-            select(func.count())
-            .select_from(model)
-            .where(
-                model.session_id == session.id,
-                *where,  # type: ignore[attr-defined]
-            )
-        )
-        return int(db.exec(statement).one())  # type: ignore[call-overload]
+    def count(model: Any) -> int:
+        statement = select(func.count()).select_from(model).where(model.session_id == session.id)
+        return int(db.exec(statement).one())
 
     return SessionCounts(
         participants=count(Participant),
@@ -241,8 +258,9 @@ def delete_session(db: Session, session: WorkshopSession) -> None:
     """Delete the session and every row that belongs to it."""
     # Explicit deletes in dependency order, so the result does not rely on the database's
     # ON DELETE support being switched on.
-    for model in (Rating, Event, Contribution, Cluster, Participant, Challenge):
-        db.exec(delete(model).where(model.session_id == session.id))  # type: ignore[call-overload, attr-defined]
+    models: tuple[Any, ...] = (Rating, Event, Contribution, Cluster, Participant, Challenge)
+    for model in models:
+        db.exec(delete(model).where(model.session_id == session.id))
     db.delete(session)
     db.flush()
 
@@ -250,8 +268,13 @@ def delete_session(db: Session, session: WorkshopSession) -> None:
 # --- participants ------------------------------------------------------------------------
 
 
-def join(db: Session, session: WorkshopSession, name: str | None) -> tuple[Participant, str]:
-    """Add a participant; the token is returned once and stored hashed."""
+def join(
+    db: Session, session: WorkshopSession, name: str | None, caller: Caller | None = None
+) -> tuple[Participant, str]:
+    """Add a participant; the token is returned once and stored hashed. `caller`: who asked
+    over the network (counted against the joining limit); None for the command line."""
+    if caller is not None:
+        ratelimit.hit("join", caller.address)
     clean = clean_text(
         name,
         field="name",
@@ -312,6 +335,8 @@ def add_contribution(
         if existing is not None:
             return existing, False
     require_phase(session, ["brainstorm"], "Adding contributions")
+    if actor.participant_id is not None:  # the facilitator may paste in a whole wall of notes
+        ratelimit.hit("contribute", f"{session.id}:{actor.participant_id}")
     challenge = get_challenge(db, session, challenge_id)
     cleaned = clean_text(
         text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
@@ -382,6 +407,14 @@ def get_contribution(db: Session, session: WorkshopSession, contribution_id: int
     contribution = db.get(Contribution, contribution_id)
     if contribution is None or contribution.session_id != session.id:
         raise NotFound(f"This session has no contribution {contribution_id}.")
+    return contribution
+
+
+def get_own_contribution(db: Session, actor: Actor, contribution_id: int) -> Contribution:
+    """One of the actor's own contributions, or 404 / 403."""
+    contribution = get_contribution(db, actor.session, contribution_id)
+    if contribution.participant_id != actor.participant_id:
+        raise Forbidden("You can only change your own contributions.")
     return contribution
 
 
@@ -466,26 +499,25 @@ def author_names(db: Session, session: WorkshopSession) -> dict[int, str]:
     }
 
 
+def author_label(contribution: Contribution, names: dict[int, str]) -> str:
+    """Who wrote a contribution, as the facilitator sees it (`names` from `author_names`)."""
+    if contribution.participant_id is None:
+        return "Facilitator"
+    return names.get(contribution.participant_id, "Participant")
+
+
 def contribution_public(
     contribution: Contribution, actor: Actor, names: dict[int, str] | None = None
-) -> dict[str, object]:
+) -> ContributionPublic:
     """The API shape of a contribution; the author is shown to the facilitator only."""
-    data: dict[str, object] = {
-        "id": contribution.id,
-        "challenge_id": contribution.challenge_id,
-        "text": contribution.text,
-        "cluster_id": contribution.cluster_id,
-        # The facilitator's own contributions are those without a participant.
-        "mine": contribution.participant_id == actor.participant_id,
-    }
-    if contribution.duplicate_of_id is not None:
-        data["duplicate_of_id"] = contribution.duplicate_of_id
-    if actor.is_facilitator:
-        if contribution.participant_id is None:
-            data["author"] = "Facilitator"
-        else:
-            data["author"] = (names or {}).get(contribution.participant_id, "Participant")
-    return data
+    return ContributionPublic.model_validate(
+        contribution,
+        update={
+            # The facilitator's own contributions are those without a participant.
+            "mine": contribution.participant_id == actor.participant_id,
+            "author": author_label(contribution, names or {}) if actor.is_facilitator else None,
+        },
+    )
 
 
 def my_contribution_counts(db: Session, actor: Actor) -> dict[int, int]:
@@ -495,7 +527,7 @@ def my_contribution_counts(db: Session, actor: Actor) -> dict[int, int]:
     rows = db.exec(
         select(Contribution.challenge_id, func.count())
         .where(Contribution.participant_id == actor.participant_id)
-        .group_by(Contribution.challenge_id)
+        .group_by(col(Contribution.challenge_id))
     ).all()
     return {challenge_id: n for challenge_id, n in rows}
 
@@ -505,6 +537,6 @@ def contribution_counts(db: Session, session: WorkshopSession) -> dict[int, int]
     rows = db.exec(
         select(Contribution.challenge_id, func.count())
         .where(Contribution.session_id == session.id)
-        .group_by(Contribution.challenge_id)
+        .group_by(col(Contribution.challenge_id))
     ).all()
     return {challenge_id: n for challenge_id, n in rows}

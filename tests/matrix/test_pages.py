@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from app.matrix.pages import relevance_band
+from app.vocabulary import relevance_band
 from tests.conftest import Workshop, create_workshop
 
 # What the page's htmx requests send (it asks for HTML through hx-headers).

@@ -267,7 +267,8 @@ def test_organiser_key_is_required_when_configured(
 
     get_settings.cache_clear()
     refused = client.post("/new", data=create_form(organiser_key="nope"), headers=PAGE)
-    assert refused.status_code == 403 and 'id="field-organiser_key-error"' in refused.text
+    # The same rule as the API's: a missing or wrong key is a bad credential (401).
+    assert refused.status_code == 401 and 'id="field-organiser_key-error"' in refused.text
     assert count(db, WorkshopSession) == 0
     accepted = client.post(
         "/new", data=create_form(organiser_key="open-sesame"), headers=PAGE, follow_redirects=False

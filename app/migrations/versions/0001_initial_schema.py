@@ -9,7 +9,7 @@ Create Date: 2026-11-25 17:12:39.592525
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 # revision identifiers, used by Alembic.

@@ -1,25 +1,28 @@
-"""What the session pages show, built from the services.
+"""What the session's screens show, built from the services: the dashboard, the
+participant page (which shows each phase with the clustering and matrix views), the
+facilitator's brainstorm board and the projector.
 
 Each region that other people's actions change (counts, contribution lists, clusters,
-scoring progress, results) has a context function here and its own partial template whose
-root element carries a stable id, so a live stream can render the same partial and swap it.
+scoring progress, results) has a context function and its own partial template whose root
+element carries a stable id, so a live stream renders the same partial and swaps it.
 """
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from sqlmodel import Session
 
-from app.clustering.models import Cluster
-from app.clustering.service import list_clusters, members_by_cluster
+from app.clustering.views import clusters_context
 from app.config import get_settings
 from app.matrix import service as matrix_service
-from app.matrix.service import MatrixRow
+from app.matrix.views import ScoreCard, projector_matrix_context, results_context, scoring_context
 from app.sessions import service
-from app.sessions.api import join_url
 from app.sessions.auth import Actor
+from app.sessions.forms import SettingsForm
+from app.sessions.links import join_url
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
 from app.vocabulary import PHASES
@@ -82,72 +85,69 @@ def dash_counts_context(db: Session, session: WorkshopSession) -> dict[str, Any]
     return {"session": session, "counts": counts, "activity": rows}
 
 
-# --- clusters forming (participants during clustering, projector) ----------------------------
+PHASE_HELP = {
+    "setup": "Participants who join see a waiting screen with the challenges.",
+    "brainstorm": "Participants write down gaps and missing interventions, per challenge.",
+    "clustering": "Participants watch the clusters form while you group the contributions.",
+    "scoring": "Participants score every cluster on relevance and policy level.",
+    "report": "Participants see the ranked results; export the report.",
+}
 
 
-@dataclass
-class ClusterSummary:
-    cluster: Cluster
-    size: int
-    texts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ChallengeClusters:
-    challenge: Challenge
-    clusters: list[ClusterSummary]
-    unclustered: int
-
-
-def cluster_overview(
-    db: Session, session: WorkshopSession, *, with_texts: bool = False
-) -> list[ChallengeClusters]:
-    """Per challenge: its clusters with sizes (and member texts, never authors)."""
-    members = members_by_cluster(db, session)
-    contributions = service.list_contributions(db, session)
-    texts = {c.id: c.text for c in contributions} if with_texts else {}
-    clusters = list_clusters(db, session)
-    overview = []
-    for challenge in service.list_challenges(db, session):
-        own = [c for c in clusters if c.challenge_id == challenge.id]
-        summaries = [
-            ClusterSummary(
-                cluster=c,
-                size=len(members.get(c.id, [])),  # type: ignore[arg-type]
-                texts=[texts[i] for i in members.get(c.id, []) if i in texts],  # type: ignore[arg-type]
-            )
-            for c in own
-        ]
-        unclustered = sum(
-            1 for c in contributions if c.challenge_id == challenge.id and c.cluster_id is None
-        )
-        overview.append(ChallengeClusters(challenge, summaries, unclustered))
-    return overview
-
-
-def clusters_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """Partial `participant/_clusters.html` (#participant-clusters)."""
-    return {"session": session, "cluster_groups": cluster_overview(db, session)}
-
-
-# --- results (participants in the report phase, projector) -----------------------------------
-
-
-@dataclass
-class ChallengeResults:
-    challenge: Challenge
-    rows: list[MatrixRow]
-
-
-def results_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """Partial `sessions/_results.html`: the ranked matrix rows per challenge."""
-    rows = matrix_service.compute_matrix(db, session)
+def dashboard_context(
+    request: Request,
+    db: Session,
+    session: WorkshopSession,
+    *,
+    settings_form: SettingsForm | None = None,
+    settings_errors: dict[str, str] | None = None,
+    settings_saved: bool = False,
+    phase_error: str | None = None,
+) -> dict[str, Any]:
+    """Everything on the dashboard; each region also renders alone from its partial."""
     return {
         "session": session,
-        "results": [
-            ChallengeResults(c, [r for r in rows if r.challenge_id == c.id])
-            for c in service.list_challenges(db, session)
-        ],
+        "nav_active": "dashboard",
+        "challenges": service.list_challenges(db, session),
+        "phase_help": PHASE_HELP,
+        "phase_error": phase_error,
+        "settings_form": settings_form or SettingsForm.from_session(session),
+        "settings_errors": settings_errors or {},
+        "settings_saved": settings_saved,
+        **phase_context(session),
+        **dash_counts_context(db, session),
+        **join_context(request, session),
+    }
+
+
+# --- facilitator: brainstorm board -----------------------------------------------------------
+
+
+def brainstorm_board_context(db: Session, actor: Actor) -> dict[str, Any]:
+    """Everything the brainstorm board shows: contributions per challenge, newest first."""
+    session = actor.session
+    names = service.author_names(db, session)
+    by_challenge: dict[int, list[Contribution]] = defaultdict(list)
+    contributions = service.list_contributions(db, session)
+    for contribution in contributions:
+        by_challenge[contribution.challenge_id].append(contribution)
+    challenges = [
+        {
+            "challenge": challenge,
+            "contributions": list(reversed(by_challenge[challenge.id])),  # type: ignore[index]
+        }
+        for challenge in service.list_challenges(db, session)
+    ]
+    return {
+        "session": session,
+        "nav_active": "brainstorm",
+        "challenges": challenges,
+        "authors": {c.id: service.author_label(c, names) for c in contributions},
+        "total": len(contributions),
+        "participants": len(names),
+        "seq": session.last_event_seq,
+        "max_chars": get_settings().contribution_max_chars,
+        "editing": None,
     }
 
 
@@ -224,89 +224,19 @@ def brainstorm_context(
     return context
 
 
-# --- participant: scoring --------------------------------------------------------------------
-
-
-@dataclass
-class ScoreCard:
-    """One cluster to score, with the saved rating and what was last submitted."""
-
-    cluster: Cluster
-    size: int
-    texts: list[str]
-    relevance: int | None = None
-    policy_level: str | None = None
-    saved_relevance: int | None = None
-    saved_level: str | None = None
-    error: str | None = None
-    error_field: str | None = None
-    just_saved: bool = False
-
-    @property
-    def saved(self) -> bool:
-        return self.saved_relevance is not None
-
-
-@dataclass
-class ChallengeScoring:
-    challenge: Challenge
-    cards: list[ScoreCard]
-
-
-def scoring_progress_context(db: Session, actor: Actor) -> dict[str, Any]:
-    """Partial `participant/_scoring_progress.html` (#scoring-progress): n of N scored."""
-    clusters = list_clusters(db, actor.session)
-    mine = matrix_service.my_ratings(db, actor)
-    return {
-        "scored": sum(1 for c in clusters if c.id in mine),
-        "to_score": len(clusters),
-    }
-
-
-def score_card(db: Session, actor: Actor, cluster: Cluster) -> ScoreCard:
-    """Partial `participant/_score_card.html` (#cluster-<id>) for one cluster."""
-    overview = cluster_overview(db, actor.session, with_texts=True)
-    summary = next(
-        (s for group in overview for s in group.clusters if s.cluster.id == cluster.id), None
-    )
-    rating = matrix_service.my_ratings(db, actor).get(cluster.id)  # type: ignore[arg-type]
-    return ScoreCard(
-        cluster=cluster,
-        size=summary.size if summary else 0,
-        texts=summary.texts if summary else [],
-        relevance=rating.relevance if rating else None,
-        policy_level=rating.policy_level if rating else None,
-        saved_relevance=rating.relevance if rating else None,
-        saved_level=rating.policy_level if rating else None,
-    )
-
-
-def scoring_context(
-    db: Session, actor: Actor, *, override: ScoreCard | None = None
+def contribution_item_context(
+    actor: Actor, contribution: Contribution, editing: EditState | None = None
 ) -> dict[str, Any]:
-    """The scoring region: every cluster of every challenge as its own small form."""
-    ratings = matrix_service.my_ratings(db, actor)
-    groups = []
-    for group in cluster_overview(db, actor.session, with_texts=True):
-        cards = []
-        for summary in group.clusters:
-            if override is not None and override.cluster.id == summary.cluster.id:
-                cards.append(override)
-                continue
-            rating = ratings.get(summary.cluster.id)  # type: ignore[arg-type]
-            cards.append(
-                ScoreCard(
-                    cluster=summary.cluster,
-                    size=summary.size,
-                    texts=summary.texts,
-                    relevance=rating.relevance if rating else None,
-                    policy_level=rating.policy_level if rating else None,
-                    saved_relevance=rating.relevance if rating else None,
-                    saved_level=rating.policy_level if rating else None,
-                )
-            )
-        groups.append(ChallengeScoring(group.challenge, cards))
-    return {"scoring_groups": groups, **scoring_progress_context(db, actor)}
+    """Partial `participant/_contribution_item.html` (#contribution-N): one of my
+    contributions, or its edit form."""
+    return {
+        "session": actor.session,
+        "c": contribution,
+        "editing": editing,
+        "can_change": actor.session.phase == "brainstorm",
+        "max_chars": get_settings().contribution_max_chars,
+        "focus_edit": editing is None,
+    }
 
 
 # --- participant page ------------------------------------------------------------------------
@@ -384,19 +314,3 @@ def projector_context(request: Request, db: Session, session: WorkshopSession) -
     if phase in ("scoring", "report"):
         context.update(projector_matrix_context(db, session))
     return context
-
-
-def projector_matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """The live matrix on the projector (partial `live/_projector_matrix.html`): per challenge,
-    the rated clusters placed by policy level × mean relevance, as on the matrix page."""
-    from app.matrix.pages import MATRIX_LEVELS, RELEVANCE_LABELS, _challenge_results
-
-    rows = matrix_service.compute_matrix(db, session)
-    return {
-        "projector_matrix": [
-            {"challenge": c, **_challenge_results([r for r in rows if r.challenge_id == c.id])}
-            for c in service.list_challenges(db, session)
-        ],
-        "matrix_levels": MATRIX_LEVELS,
-        "relevance_labels": RELEVANCE_LABELS,
-    }

@@ -1,0 +1,166 @@
+"""What the scoring and matrix screens show, built from the services.
+
+The facilitator's matrix page (`#scoring-progress`, `#matrix-results`), the participant's
+scoring cards (`#cluster-N`, `#scoring-progress`), the ranked results (`#results`) and the
+projector's live matrix. Live fragments render the same partials from these functions.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from app.clustering.models import Cluster
+from app.clustering.service import list_clusters
+from app.clustering.views import cluster_overview
+from app.matrix import service
+from app.matrix.service import MatrixRow
+from app.sessions.auth import Actor
+from app.sessions.models import Challenge, WorkshopSession
+from app.sessions.service import list_challenges
+from app.vocabulary import MATRIX_LEVELS, POLICY_LEVELS, RELEVANCE_LABELS, relevance_band
+
+# --- the matrix ------------------------------------------------------------------------------
+
+
+def challenge_results(rows: list[MatrixRow]) -> dict[str, Any]:
+    """One challenge's rated and unrated clusters, and the rated ones placed in the grid of
+    policy level × relevance band."""
+    rated = [r for r in rows if r.ratings]
+    grid: dict[str, dict[int, list[MatrixRow]]] = {
+        level: {band: [] for band in range(1, 6)} for level in MATRIX_LEVELS
+    }
+    for row in rated:
+        if row.policy_level in grid and row.relevance_mean is not None:
+            grid[row.policy_level][relevance_band(row.relevance_mean)].append(row)
+    return {"rated": rated, "unrated": [r for r in rows if not r.ratings], "grid": grid}
+
+
+def matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
+    """The facilitator's matrix page: scoring progress and the ranked matrix of every
+    challenge."""
+    rows = service.compute_matrix(db, session)
+    progress = service.scoring_progress(db, session)
+    challenges = []
+    for challenge in list_challenges(db, session):
+        own = [r for r in rows if r.challenge_id == challenge.id]
+        challenges.append({"challenge": challenge, **challenge_results(own)})
+    return {
+        "session": session,
+        "nav_active": "matrix",
+        "progress": progress,
+        "participants": progress[0].participants if progress else 0,
+        "challenges": challenges,
+        "clusters_total": len(rows),
+        "matrix_levels": MATRIX_LEVELS,
+        "level_order": POLICY_LEVELS,
+        "relevance_labels": RELEVANCE_LABELS,
+    }
+
+
+def projector_matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
+    """The live matrix on the projector (partial `live/_projector_matrix.html`): per challenge,
+    the rated clusters placed by policy level × mean relevance, as on the matrix page."""
+    rows = service.compute_matrix(db, session)
+    return {
+        "projector_matrix": [
+            {"challenge": c, **challenge_results([r for r in rows if r.challenge_id == c.id])}
+            for c in list_challenges(db, session)
+        ],
+        "matrix_levels": MATRIX_LEVELS,
+        "relevance_labels": RELEVANCE_LABELS,
+    }
+
+
+# --- results (participants in the report phase, projector) -----------------------------------
+
+
+@dataclass
+class ChallengeResults:
+    challenge: Challenge
+    rows: list[MatrixRow]
+
+
+def results_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
+    """Partial `sessions/_results.html`: the ranked matrix rows per challenge."""
+    rows = service.compute_matrix(db, session)
+    return {
+        "session": session,
+        "results": [
+            ChallengeResults(c, [r for r in rows if r.challenge_id == c.id])
+            for c in list_challenges(db, session)
+        ],
+    }
+
+
+# --- participant: scoring --------------------------------------------------------------------
+
+
+@dataclass
+class ScoreCard:
+    """One cluster to score, with the saved rating and what was last submitted."""
+
+    cluster: Cluster
+    size: int
+    texts: list[str]
+    relevance: int | None = None
+    policy_level: str | None = None
+    saved_relevance: int | None = None
+    saved_level: str | None = None
+    error: str | None = None
+    error_field: str | None = None
+    just_saved: bool = False
+
+    @property
+    def saved(self) -> bool:
+        return self.saved_relevance is not None
+
+
+@dataclass
+class ChallengeScoring:
+    challenge: Challenge
+    cards: list[ScoreCard]
+
+
+def scoring_progress_context(db: Session, actor: Actor) -> dict[str, Any]:
+    """Partial `participant/_scoring_progress.html` (#scoring-progress): n of N scored."""
+    clusters = list_clusters(db, actor.session)
+    mine = service.my_ratings(db, actor)
+    return {
+        "scored": sum(1 for c in clusters if c.id in mine),
+        "to_score": len(clusters),
+    }
+
+
+def scoring_context(
+    db: Session, actor: Actor, *, override: ScoreCard | None = None
+) -> dict[str, Any]:
+    """The scoring region: every cluster of every challenge as its own small form."""
+    ratings = service.my_ratings(db, actor)
+    groups = []
+    for group in cluster_overview(db, actor.session, with_texts=True):
+        cards = []
+        for summary in group.clusters:
+            if override is not None and override.cluster.id == summary.cluster.id:
+                cards.append(override)
+                continue
+            rating = ratings.get(summary.cluster.id)  # type: ignore[arg-type]
+            cards.append(
+                ScoreCard(
+                    cluster=summary.cluster,
+                    size=summary.size,
+                    texts=summary.texts,
+                    relevance=rating.relevance if rating else None,
+                    policy_level=rating.policy_level if rating else None,
+                    saved_relevance=rating.relevance if rating else None,
+                    saved_level=rating.policy_level if rating else None,
+                )
+            )
+        groups.append(ChallengeScoring(group.challenge, cards))
+    return {"scoring_groups": groups, **scoring_progress_context(db, actor)}
+
+
+def score_card(db: Session, actor: Actor, cluster: Cluster) -> ScoreCard:
+    """Partial `participant/_score_card.html` (#cluster-<id>) for one cluster."""
+    cards = (c for g in scoring_context(db, actor)["scoring_groups"] for c in g.cards)
+    return next((c for c in cards if c.cluster.id == cluster.id), ScoreCard(cluster, 0, []))
