@@ -449,6 +449,9 @@
   function update(target, fresh, force) {
     var id = target.id;
     var key = focusKey(target);
+    // What the morph changed, read synchronously: nothing changed, nothing to set up again.
+    var watcher = new MutationObserver(function () {});
+    watcher.observe(target.parentNode, { subtree: true, childList: true, attributes: true, characterData: true });
     Idiomorph.morph(target, fresh, {
       morphStyle: "outerHTML",
       ignoreActiveValue: true,
@@ -460,8 +463,10 @@
         },
       },
     });
+    var changed = watcher.takeRecords().length > 0;
+    watcher.disconnect();
     var now = (id && document.getElementById(id)) || (target.isConnected ? target : null);
-    if (!now) return;
+    if (!now || !changed) return; // the same as shown, or held back whole
     // New content gets its htmx behaviour, then what every swap gets (app.js, board.js …).
     htmx.process(now);
     htmx.trigger(now, "htmx:load");
