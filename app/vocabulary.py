@@ -169,6 +169,7 @@ CLIENT_MESSAGES: dict[str, str] = {
     "exportFailedRetry": "The export failed. Please try again.",
     "exportFailedStatus": "The export failed ({status}).",
     "defaultFormat": "file",
+    "defaultFileName": "report",
 }
 
 

@@ -51,7 +51,7 @@
             throw new Error(reason);
           });
         }
-        var name = filenameOf(response, link.getAttribute("download") || "report");
+        var name = filenameOf(response, link.getAttribute("download") || message("defaultFileName"));
         return response.blob().then(function (blob) {
           var url = URL.createObjectURL(blob);
           var save = document.createElement("a");
