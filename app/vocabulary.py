@@ -108,8 +108,69 @@ def is_contested(agreement: float | None, ratings: int) -> bool:
 
 
 # Strings the browser's scripts show, keyed by name; scripts read them from the page's
-# `#policylab-config` block instead of spelling them.
-CLIENT_MESSAGES: dict[str, str] = {}
+# `#policylab-config` block instead of spelling them (`PolicyLab.message(key, values)` in
+# static/js/app.js fills the `{name}` placeholders). tests/test_scripts.py checks that every
+# key is used and that the scripts spell no sentence of their own.
+CLIENT_MESSAGES: dict[str, str] = {
+    # toasts and errors (app.js)
+    "dismissMessage": "Dismiss message",
+    "errorWrongPhase": "That is not possible in the current phase.",
+    "errorForbidden": "You are not allowed to do that.",
+    "errorTooManyRequests": "Too many requests: please wait a moment and try again.",
+    "errorGeneric": "Something went wrong. Please try again.",
+    "errorOffline": "No connection to the server. Nothing was lost: please try again.",
+    # clipboard
+    "copied": "Copied",
+    "copiedToClipboard": "Copied to the clipboard",
+    "copyFailed": "Could not copy. Select the text and copy it by hand.",
+    # character counters: the visible count, and what a screen reader hears
+    "charactersUsed": "{used} / {max}",
+    "oneCharacterLeft": "1 character left",
+    "charactersLeft": "{count} characters left",
+    # confirmation dialog
+    "confirmTitle": "Please confirm",
+    "confirmCancel": "Cancel",
+    "confirmOk": "Confirm",
+    # connection state
+    "liveConnecting": "Connecting…",
+    "liveLive": "Live",
+    "liveReconnecting": "Reconnecting…",
+    "liveOffline": "Offline",
+    # live pages (live.js)
+    "phaseChanged": "The workshop is now in the {phase} phase.",
+    "pageOutOfDate": "This page is out of date.",
+    "showNextStep": "Show the next step",
+    "reloadPage": "Reload the page",
+    "updatesMissed": "Some updates could not be shown.",
+    "updatesHeld": "There are updates for what you are working on. They appear when you are done.",
+    "showUpdatesNow": "Show them now",
+    # the phase timer
+    "timerPaused": "Paused",
+    "timerExpired": "Time is up",
+    "timerIdle": "Not started",
+    "timerStart": "Start",
+    "timerRestart": "Restart",
+    "timerOneMinute": "1 minute left",
+    # clustering board (board.js)
+    "noteSelected": "Selected: “{text}”. Press Move here on a column, or M to choose where it goes.",
+    "selectionCleared": "Selection cleared.",
+    "moveFailed": "The move did not work. Please try again.",
+    # participant page (participant.js)
+    "notSentOffline": (
+        "Not sent yet: there is no connection. Your text stays here and is sent by itself as "
+        "soon as the connection is back."
+    ),
+    "savedAfterRetry": "Saved: your contribution arrived once the connection was back.",
+    # report downloads (report.js)
+    "preparingFile": "Preparing the {format} file…",
+    "preparingLargeFile": "Preparing the {format} file… large reports can take a few seconds.",
+    "fileReady": "{format} file ready: {name}",
+    "exportFailed": "The export failed.",
+    "exportFailedRetry": "The export failed. Please try again.",
+    "exportFailedStatus": "The export failed ({status}).",
+    "defaultFormat": "file",
+    "defaultFileName": "report",
+}
 
 
 def client_config() -> dict[str, Any]:
@@ -117,6 +178,7 @@ def client_config() -> dict[str, Any]:
     return {
         "phases": [str(p) for p in PHASES],
         "phaseLabels": dict(PHASE_LABELS),
+        "phaseNames": dict(PHASE_NAMES),
         "levels": [str(level) for level in POLICY_LEVELS],
         "levelLabels": dict(LEVEL_LABELS),
         "messages": dict(CLIENT_MESSAGES),

@@ -11,12 +11,38 @@
  *   [data-live-indicator]          -> follows the page's SSE connection state
  *   [data-fill="0..100"]           -> sets --fill for .bar (no inline styles)
  *   [autofocus] / [data-focus-after-swap] in swapped content -> focused
+ *
+ * Every word shown comes from the page's #policylab-config block (app/vocabulary.py):
+ * PolicyLab.message(key, values) fills its {name} placeholders from values.name.
  */
 (function () {
   "use strict";
 
   var TOAST_LIMIT = 3;
   var TOAST_MS = { success: 5000, info: 6000, error: 10000 };
+
+  /* ------------------------------------------------------------ words */
+
+  function readConfig() {
+    var block = document.getElementById("policylab-config");
+    try {
+      return (block && JSON.parse(block.textContent)) || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  var config = readConfig();
+
+  // A message by key, with its {name} placeholders filled from `values`. A missing key shows
+  // the key itself: visible in a test, never a blank.
+  function message(key, values) {
+    var text = (config.messages || {})[key];
+    if (typeof text !== "string") return key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
 
   /* ------------------------------------------------------------ toasts */
 
@@ -41,8 +67,8 @@
     }, 220);
   }
 
-  function showToast(message, level) {
-    if (!message) return;
+  function showToast(text, level) {
+    if (!text) return;
     level = ["success", "error", "info"].indexOf(level) >= 0 ? level : "info";
     var region = toastRegion();
 
@@ -53,20 +79,20 @@
     icon.className = "status-icon";
     icon.setAttribute("aria-hidden", "true");
 
-    var text = document.createElement("p");
-    text.className = "toast__message";
-    text.textContent = message;
+    var body = document.createElement("p");
+    body.className = "toast__message";
+    body.textContent = text;
 
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast__close";
-    close.setAttribute("aria-label", "Dismiss message");
+    close.setAttribute("aria-label", message("dismissMessage"));
     close.textContent = "\u00d7";
     close.addEventListener("click", function () {
       dismissToast(toast);
     });
 
-    toast.append(icon, text, close);
+    toast.append(icon, body, close);
     region.appendChild(toast);
     while (region.children.length > TOAST_LIMIT) region.firstElementChild.remove();
 
@@ -103,15 +129,15 @@
   document.addEventListener("htmx:responseError", function (evt) {
     if (responseHasToast(evt.detail.xhr)) return;
     var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
-    var message =
+    var key =
       status === 409
-        ? "That is not possible in the current phase."
+        ? "errorWrongPhase"
         : status === 403 || status === 401
-          ? "You are not allowed to do that."
+          ? "errorForbidden"
           : status === 429
-            ? "Too many requests: please wait a moment and try again."
-            : "Something went wrong. Please try again.";
-    showToast(message, "error");
+            ? "errorTooManyRequests"
+            : "errorGeneric";
+    showToast(message(key), "error");
   });
 
   document.addEventListener("htmx:sendError", function (evt) {
@@ -122,7 +148,7 @@
     // A background poll failing every few seconds would flood the toasts; the live
     // indicator already says the connection is down.
     if (!byUser(detail)) return;
-    showToast("No connection to the server. Nothing was lost: please try again.", "error");
+    showToast(message("errorOffline"), "error");
   });
 
   /* --------------------------------------------------------- clipboard */
@@ -149,7 +175,7 @@
       if (ok) {
         resolve();
       } else {
-        reject(new Error("copy failed"));
+        reject(new Error("copy"));
       }
     });
   }
@@ -173,9 +199,9 @@
         if (!button.hasAttribute("data-copy-original")) {
           button.setAttribute("data-copy-original", label.textContent);
         }
-        label.textContent = "Copied";
+        label.textContent = message("copied");
         button.setAttribute("data-copied", "");
-        showToast("Copied to the clipboard", "success");
+        showToast(message("copiedToClipboard"), "success");
         window.setTimeout(function () {
           label.textContent = button.getAttribute("data-copy-original");
           button.removeAttribute("data-copy-original");
@@ -183,7 +209,7 @@
         }, 2000);
       },
       function () {
-        showToast("Could not copy. Select the text and copy it by hand.", "error");
+        showToast(message("copyFailed"), "error");
       }
     );
   });
@@ -225,12 +251,12 @@
 
     var timer = null;
     function text(left) {
-      return left === 1 ? "1 character left" : left + " characters left";
+      return left === 1 ? message("oneCharacterLeft") : message("charactersLeft", { count: left });
     }
     function update(announce) {
       var left = max - field.value.length;
       counter.setAttribute("data-state", left <= 0 ? "full" : left <= max * 0.1 ? "near" : "ok");
-      visible.textContent = field.value.length + " / " + max;
+      visible.textContent = message("charactersUsed", { used: field.value.length, max: max });
       spoken.textContent = text(left);
       if (!announce) return;
       window.clearTimeout(timer);
@@ -238,9 +264,15 @@
         live.textContent = text(left);
       }, 1000);
     }
-    field.addEventListener("input", function () {
-      update(true);
-    });
+    // A live redraw (idiomorph) keeps the field but not what this script added around it:
+    // it is set up again, and the one listener calls the newest counter.
+    field._counterUpdate = update;
+    if (!field._counterListening) {
+      field._counterListening = true;
+      field.addEventListener("input", function () {
+        field._counterUpdate(true);
+      });
+    }
     update(false);
   }
 
@@ -253,22 +285,36 @@
     dialog.className = "dialog";
     dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
     dialog.setAttribute("aria-describedby", "confirm-dialog-body");
-    dialog.innerHTML =
-      '<form method="dialog">' +
-      '<h2 class="dialog__title" id="confirm-dialog-title">Please confirm</h2>' +
-      '<p class="dialog__body" id="confirm-dialog-body"></p>' +
-      '<div class="dialog__actions">' +
-      '<button class="btn btn--secondary" value="cancel" autofocus>Cancel</button>' +
-      '<button class="btn btn--primary" value="ok" data-confirm-ok>Confirm</button>' +
-      "</div></form>";
+    var form = document.createElement("form");
+    form.method = "dialog";
+    var title = document.createElement("h2");
+    title.className = "dialog__title";
+    title.id = "confirm-dialog-title";
+    var body = document.createElement("p");
+    body.className = "dialog__body";
+    body.id = "confirm-dialog-body";
+    var actions = document.createElement("div");
+    actions.className = "dialog__actions";
+    var cancel = document.createElement("button");
+    cancel.className = "btn btn--secondary";
+    cancel.value = "cancel";
+    cancel.autofocus = true;
+    cancel.textContent = message("confirmCancel");
+    var ok = document.createElement("button");
+    ok.className = "btn btn--primary";
+    ok.value = "ok";
+    ok.setAttribute("data-confirm-ok", "");
+    actions.append(cancel, ok);
+    form.append(title, body, actions);
+    dialog.appendChild(form);
     document.body.appendChild(dialog);
     return dialog;
   }
 
   function askConfirmation(source, onConfirm) {
-    var message = source.getAttribute("data-confirm");
+    var question = source.getAttribute("data-confirm");
     if (typeof HTMLDialogElement !== "function") {
-      if (window.confirm(message)) onConfirm();
+      if (window.confirm(question)) onConfirm();
       return;
     }
     confirmDialog = confirmDialog || buildConfirmDialog();
@@ -278,9 +324,9 @@
       source.getAttribute("data-confirm-kind") === "danger" ||
       source.classList.contains("btn--danger");
     dialog.querySelector(".dialog__title").textContent =
-      source.getAttribute("data-confirm-title") || "Please confirm";
-    dialog.querySelector(".dialog__body").textContent = message;
-    ok.textContent = source.getAttribute("data-confirm-label") || "Confirm";
+      source.getAttribute("data-confirm-title") || message("confirmTitle");
+    dialog.querySelector(".dialog__body").textContent = question;
+    ok.textContent = source.getAttribute("data-confirm-label") || message("confirmOk");
     ok.className = "btn " + (danger ? "btn--danger" : "btn--primary");
     dialog.returnValue = "";
     dialog.addEventListener(
@@ -360,6 +406,8 @@
     } catch (e) {
       return; // storage blocked: nothing to restore or keep
     }
+    if (field._draftListening) return; // the same field, set up again after a live redraw
+    field._draftListening = true;
     field.addEventListener("input", function () {
       window.clearTimeout(field._draftTimer);
       field._draftTimer = window.setTimeout(function () {
@@ -412,10 +460,10 @@
   /* ----------------------------------------------- live connection state */
 
   var LIVE_TEXT = {
-    connecting: "Connecting\u2026",
-    live: "Live",
-    reconnecting: "Reconnecting\u2026",
-    offline: "Offline",
+    connecting: "liveConnecting",
+    live: "liveLive",
+    reconnecting: "liveReconnecting",
+    offline: "liveOffline",
   };
 
   function setLiveState(state) {
@@ -423,7 +471,7 @@
       if (indicator.getAttribute("data-state") === state) return;
       indicator.setAttribute("data-state", state);
       var text = indicator.querySelector(".live-indicator__text") || indicator;
-      text.textContent = LIVE_TEXT[state];
+      text.textContent = message(LIVE_TEXT[state]);
     });
   }
 
@@ -542,7 +590,13 @@
     });
   }
 
-  window.PolicyLab = { toast: showToast, copy: copyText };
+  window.PolicyLab = {
+    toast: showToast,
+    copy: copyText,
+    message: message,
+    config: config,
+    setLiveState: setLiveState,
+  };
 
   if (window.htmx) {
     // Runs for the initial page and for every piece of swapped-in content.

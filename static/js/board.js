@@ -16,17 +16,21 @@
 
   var selectedId = null;
 
-  function toast(message, level) {
-    if (window.PolicyLab && window.PolicyLab.toast) window.PolicyLab.toast(message, level || "error");
+  function message(key, values) {
+    return window.PolicyLab.message(key, values);
   }
 
-  function announce(message) {
+  function toast(text, level) {
+    if (window.PolicyLab && window.PolicyLab.toast) window.PolicyLab.toast(text, level || "error");
+  }
+
+  function announce(text) {
     var region = document.getElementById("board-status");
-    if (!region || !message) return;
+    if (!region || !text) return;
     // Clear first so the same sentence twice in a row is still spoken.
     region.textContent = "";
     window.setTimeout(function () {
-      region.textContent = message;
+      region.textContent = text;
     }, 60);
   }
 
@@ -67,11 +71,7 @@
     applySelection();
     if (!speak) return;
     var note = findNote(selectedId);
-    announce(
-      note
-        ? "Selected: \u201c" + noteText(note) + "\u201d. Press Move here on a column, or M to choose where it goes."
-        : "Selection cleared."
-    );
+    announce(note ? message("noteSelected", { text: noteText(note) }) : message("selectionCleared"));
   }
 
   document.addEventListener("click", function (evt) {
@@ -195,7 +195,7 @@
           if (!response.ok) {
             revert(evt);
             var failure = triggerDetail(response, "showToast");
-            toast(failure && failure.message ? failure.message : "The move did not work. Please try again.");
+            toast(failure && failure.message ? failure.message : message("moveFailed"));
             return;
           }
           swapColumns(text);
@@ -206,7 +206,7 @@
       })
       .catch(function () {
         revert(evt);
-        toast("No connection to the server. Nothing was lost: please try again.");
+        toast(message("errorOffline"));
       });
   }
 

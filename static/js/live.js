@@ -4,7 +4,8 @@
  *
  *   [data-live-sink]        -> the page's stream. Messages:
  *       hello  {phase, server_now, timer, seq}  clock offset, timer, phase check
- *       update HTML, hx-swap-oob fragments      swapped by id; never under someone's hands
+ *       update HTML, hx-swap-oob fragments      morphed in by id (idiomorph); never under
+ *                                               someone's hands
  *       timer  {state, ends_at, remaining, server_now}
  *       phase  {phase}    what it does: data-live-on-phase = reload | notice | ignore
  *       reset  {reason}   updates were missed: reload (or a notice on facilitator boards)
@@ -17,32 +18,24 @@
  *   hidden tab              -> stream closed after a while (browsers allow 6 connections
  *                              per host), reopened on return with the last event id
  *
- * A region someone works in (typing, a choice not saved, an open edit form, a selected or
- * dragged note) is not swapped: its update waits until they are done, its untouched
- * sub-regions (those with ids) are updated meanwhile, and a notice offers to show it now.
+ * Updates are morphed into the page (Idiomorph): elements that stay keep their focus, open
+ * <details> and what scripts set on them. A region someone works in (typing, a choice not
+ * saved, an open edit form, a selected or dragged note) is held back: its update waits until
+ * they are done, its untouched sub-regions (those with ids) are updated meanwhile, and a
+ * notice offers to show it now. Words come from the page's #policylab-config (app.js).
  */
 (function () {
   "use strict";
 
-  if (!window.htmx) return;
+  if (!window.htmx || !window.Idiomorph || !window.PolicyLab) return;
   var htmx = window.htmx;
+  var Idiomorph = window.Idiomorph;
+  var message = window.PolicyLab.message;
+  var config = window.PolicyLab.config;
 
   var EVENTS = ["hello", "update", "timer", "phase", "reset", "ack"];
   var HIDDEN_CLOSE_MS = 20000;
   var POLL_AFTER_MS = 20000;
-  var PHASE_LABELS = {
-    setup: "set-up",
-    brainstorm: "brainstorm",
-    clustering: "clustering",
-    scoring: "scoring",
-    report: "report",
-  };
-  var LIVE_TEXT = {
-    connecting: "Connecting\u2026",
-    live: "Live",
-    reconnecting: "Reconnecting\u2026",
-    offline: "Offline",
-  };
 
   var offset = 0; // the server's clock minus this browser's, in ms
   var timer = null; // {state, endsAt (server ms), remaining (s)}
@@ -53,7 +46,7 @@
   var hiddenTimer = null;
   var connected = false;
   var downSince = Date.now();
-  var pending = {}; // element id -> element waiting until nobody works in it
+  var pending = {}; // element id -> its newer version, waiting until nobody works in it
 
   function sink() {
     return document.querySelector("[data-live-sink]");
@@ -80,14 +73,6 @@
     return es;
   };
 
-  function setLiveState(state) {
-    document.querySelectorAll("[data-live-indicator]").forEach(function (indicator) {
-      indicator.setAttribute("data-state", state);
-      var text = indicator.querySelector(".live-indicator__text") || indicator;
-      text.textContent = LIVE_TEXT[state];
-    });
-  }
-
   document.addEventListener("htmx:sseOpen", function () {
     connected = true;
   });
@@ -97,23 +82,23 @@
   });
 
   document.addEventListener("htmx:sseBeforeMessage", function (evt) {
-    var message = evt.detail;
-    if (!message || EVENTS.indexOf(message.type) < 0) return;
+    var data = evt.detail;
+    if (!data || EVENTS.indexOf(data.type) < 0) return;
     evt.preventDefault(); // everything is applied here, not by the extension's swap
     try {
-      if (message.type === "update") {
-        applyUpdate(message.data);
-      } else if (message.type === "hello") {
-        onHello(JSON.parse(message.data));
-      } else if (message.type === "timer") {
-        onTimer(JSON.parse(message.data));
-      } else if (message.type === "phase") {
-        onPhase(JSON.parse(message.data).phase);
-      } else if (message.type === "reset") {
+      if (data.type === "update") {
+        applyUpdate(data.data);
+      } else if (data.type === "hello") {
+        onHello(JSON.parse(data.data));
+      } else if (data.type === "timer") {
+        onTimer(JSON.parse(data.data));
+      } else if (data.type === "phase") {
+        onPhase(JSON.parse(data.data).phase);
+      } else if (data.type === "reset") {
         onReset();
       }
     } catch (e) {
-      if (window.console) window.console.error("live update failed", e);
+      if (window.console) window.console.error(e);
     }
   });
 
@@ -142,7 +127,7 @@
     var fresh = old.cloneNode(false);
     old.replaceWith(fresh);
     downSince = Date.now();
-    setLiveState("connecting");
+    window.PolicyLab.setLiveState("connecting");
     htmx.process(fresh);
   }
 
@@ -183,13 +168,13 @@
   }
 
   // Someone typing keeps their text: the page offers the next step instead of reloading.
-  function reloadUnlessUnsent(message) {
+  function reloadUnlessUnsent(text) {
     if (unsent()) {
       var held = document.querySelector("[data-phase-notice]");
       if (held) {
         held.hidden = false;
       } else {
-        notice("phase", message, "Show the next step", reload);
+        notice("phase", text, message("showNextStep"), reload);
       }
       return;
     }
@@ -197,26 +182,30 @@
     window.setTimeout(reload, Math.random() * 1500);
   }
 
+  function phaseName(phase) {
+    return (config.phaseNames || {})[phase] || (config.phaseLabels || {})[phase] || phase;
+  }
+
   function onPhase(phase) {
     var s = sink();
     if (!s || !phase || phase === s.getAttribute("data-live-phase")) return;
     var mode = s.getAttribute("data-live-on-phase");
-    var message = "The workshop is now in the " + (PHASE_LABELS[phase] || phase) + " phase.";
+    var text = message("phaseChanged", { phase: phaseName(phase) });
     if (mode === "reload") {
-      reloadUnlessUnsent(message);
+      reloadUnlessUnsent(text);
       return;
     }
     s.setAttribute("data-live-phase", phase);
-    if (mode === "notice") notice("phase", message, "Reload the page", reload);
+    if (mode === "notice") notice("phase", text, message("reloadPage"), reload);
   }
 
   function onReset() {
     var s = sink();
     var mode = s ? s.getAttribute("data-live-on-phase") : "reload";
     if (mode === "notice") {
-      notice("reset", "Some updates could not be shown.", "Reload the page", reload);
+      notice("reset", message("updatesMissed"), message("reloadPage"), reload);
     } else {
-      reloadUnlessUnsent("This page is out of date.");
+      reloadUnlessUnsent(message("pageOutOfDate"));
     }
   }
 
@@ -252,47 +241,36 @@
 
   /* ------------------------------------------------------------- updates */
 
-  function parseSpec(el) {
-    var spec = el.getAttribute("hx-swap-oob") || "true";
-    el.removeAttribute("hx-swap-oob");
-    var style = "outerHTML";
-    var selector = el.id ? "#" + CSS.escape(el.id) : null;
-    if (spec !== "true") {
-      var colon = spec.indexOf(":");
-      if (colon > 0) {
-        style = spec.slice(0, colon);
-        selector = spec.slice(colon + 1);
-      } else {
-        style = spec;
-      }
-    }
-    return { style: style, selector: selector };
-  }
-
+  // Each fragment's root carries htmx's out-of-band mark (app/live/fragments.py): "true"
+  // (the element with the same id), "delete", or "afterbegin:#list" / "beforeend:#list"
+  // (children for a list; one that is there already, by id, is updated in place).
   function applyUpdate(html) {
     var template = document.createElement("template");
     template.innerHTML = html;
     Array.prototype.slice.call(template.content.children).forEach(function (el) {
-      var spec = parseSpec(el);
-      var target = spec.selector && document.querySelector(spec.selector);
+      var spec = el.getAttribute("hx-swap-oob") || "true";
+      el.removeAttribute("hx-swap-oob");
+      var colon = spec.indexOf(":");
+      var style = colon > 0 ? spec.slice(0, colon) : spec;
+      var target = colon > 0 ? document.querySelector(spec.slice(colon + 1)) : el.id && document.getElementById(el.id);
       if (!target) return; // not on this page (another challenge, another view)
       quiet(el);
-      if (spec.style === "delete") {
+      if (style === "delete") {
         delete pending[target.id];
         htmx.swap(target, "", { swapStyle: "delete" });
-      } else if (spec.style === "outerHTML") {
-        replace(target, el);
-      } else if (spec.style === "afterbegin" || spec.style === "beforeend") {
+      } else if (style === "afterbegin" || style === "beforeend") {
         var children = Array.prototype.slice.call(el.children);
-        if (spec.style === "afterbegin") children.reverse();
+        if (style === "afterbegin") children.reverse();
         children.forEach(function (child) {
           var existing = child.id && document.getElementById(child.id);
           if (existing) {
-            replace(existing, child);
+            update(existing, child, false);
           } else {
-            htmx.swap(target, child.outerHTML, { swapStyle: spec.style });
+            htmx.swap(target, child.outerHTML, { swapStyle: style });
           }
         });
+      } else {
+        update(target, el, false);
       }
     });
     tidyOthers();
@@ -311,6 +289,10 @@
 
   function dragging() {
     return !!document.querySelector(".sortable-chosen, .sortable-drag, .sortable-fallback");
+  }
+
+  function isField(node) {
+    return node.matches("input, textarea, select");
   }
 
   function changedField(field) {
@@ -332,7 +314,7 @@
     for (var i = 0; i < fields.length; i++) {
       if (changedField(fields[i])) return true;
     }
-    return false;
+    return isField(el) && changedField(el);
   }
 
   // Someone works in this region: typing or choosing in it, an edit form open in it, a note
@@ -353,6 +335,13 @@
     }
     if (el.matches('[aria-pressed="true"]') || el.querySelector('[data-note][aria-pressed="true"]')) return true;
     return dirty(el);
+  }
+
+  // The person's own request from this region is on its way: its answer redraws the region
+  // (and places the focus). Updating now would pull the focused button away under them; the
+  // update is checked again afterwards, quietly, and is usually the same by then.
+  function inFlight(el) {
+    return el.matches(".htmx-request") || !!el.querySelector(".htmx-request");
   }
 
   // What a person sees of a region: its text, ids and bar values; not what scripts add.
@@ -383,39 +372,19 @@
     });
   }
 
-  function replace(target, el) {
-    if (signature(target) === signature(el)) {
-      delete pending[target.id];
-      return;
-    }
-    // The person's own request from this region is on its way: its answer redraws the region
-    // (and places the focus). Swapping now would pull the focused button away under them; the
-    // update is checked again afterwards, quietly, and is usually the same by then.
-    if (target.id && (target.matches(".htmx-request") || target.querySelector(".htmx-request"))) {
-      pending[target.id] = el;
-      schedulePending();
-      return;
-    }
-    if (!busy(target)) {
-      swapNow(target, el);
-      return;
-    }
-    var fresh = parts(el);
-    var current = parts(target);
-    var sameParts =
-      fresh.length > 0 &&
-      fresh.length === current.length &&
-      fresh.every(function (node, i) {
-        return node.id === current[i].id;
-      });
-    if (sameParts && signature(target, true) === signature(el, true)) {
-      delete pending[target.id];
-      fresh.forEach(function (node, i) {
-        replace(current[i], node);
-      });
-      return;
-    }
-    defer(target, el);
+  // A busy region may still be updated part by part when only its parts changed: the same
+  // parts, in the same order, and the same text around them.
+  function samePartsOnly(old, fresh) {
+    var a = parts(old);
+    var b = parts(fresh);
+    return (
+      b.length > 0 &&
+      a.length === b.length &&
+      a.every(function (node, i) {
+        return node.id === b[i].id;
+      }) &&
+      signature(old, true) === signature(fresh, true)
+    );
   }
 
   function forgetInside(el) {
@@ -424,64 +393,88 @@
     });
   }
 
-  function defer(target, el) {
-    if (!target.id) return;
-    forgetInside(el);
-    pending[target.id] = el;
-    notice(
-      "paused",
-      "There are updates for what you are working on. They appear when you are done.",
-      "Show them now",
-      function () {
-        flushPending(true);
-      }
-    );
+  function hold(id, fresh, loud) {
+    forgetInside(fresh);
+    pending[id] = fresh.cloneNode(true);
+    if (!loud) return;
+    notice("paused", message("updatesHeld"), message("showUpdatesNow"), function () {
+      flushPending(true);
+    });
   }
 
+  // Idiomorph asks before it changes an element; every element with an id is a region that
+  // may have to wait. `force`: the person asked to see the update now (nothing typed is lost).
+  function guard(force) {
+    var free = null; // a region found free: nobody works anywhere inside it
+    return function (old, fresh) {
+      if (old.nodeType !== 1) return true;
+      if (free && free.contains(old)) return true;
+      // What someone typed or chose and did not send stays, whatever else changes.
+      if (isField(old) && changedField(old)) return false;
+      var id = old.getAttribute("id");
+      if (!id || !old.isConnected) return true;
+      if (signature(old) === signature(fresh)) {
+        delete pending[id];
+        return false;
+      }
+      if (!force && inFlight(old)) {
+        hold(id, fresh, false);
+        return false;
+      }
+      if (force || !busy(old)) {
+        delete pending[id];
+        forgetInside(fresh);
+        if (!free || !old.contains(free)) free = old;
+        return true;
+      }
+      if (samePartsOnly(old, fresh)) {
+        delete pending[id];
+        return true; // its parts are asked for one by one
+      }
+      hold(id, fresh, true);
+      return false;
+    };
+  }
+
+  // Where the focus was, to find it again when the focused element was redrawn elsewhere
+  // (a note moved to another column keeps the focus).
   function focusKey(target) {
     var active = document.activeElement;
     if (!active || active === document.body || !target.contains(active)) return null;
-    if (active.id) return { selector: "#" + CSS.escape(active.id) };
+    if (active.id) return "#" + CSS.escape(active.id);
     var note = active.getAttribute("data-contribution-id");
-    if (note) return { selector: '[data-contribution-id="' + CSS.escape(note) + '"]' };
-    var holder = active.parentElement && active.parentElement.closest("[id]");
-    if (!holder || !target.contains(holder) && holder !== target) holder = target;
-    var focusable = Array.prototype.slice.call(holder.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
-    return { holder: holder.id, index: focusable.indexOf(active) };
+    return note ? '[data-contribution-id="' + CSS.escape(note) + '"]' : null;
   }
 
-  function restoreFocus(key) {
-    if (!key || (document.activeElement && document.activeElement !== document.body)) return;
-    var found = null;
-    if (key.selector) {
-      found = document.querySelector(key.selector);
-    } else if (key.holder && key.index >= 0) {
-      var holder = document.getElementById(key.holder);
-      var focusable = holder ? holder.querySelectorAll("a[href], button, input, select, textarea, [tabindex]") : [];
-      found = focusable[key.index] || null;
-    }
-    if (found) found.focus({ preventScroll: true });
-  }
-
-  function swapNow(target, el) {
+  function update(target, fresh, force) {
     var id = target.id;
-    delete pending[id];
-    forgetInside(el);
     var key = focusKey(target);
-    var open = Array.prototype.map.call(target.querySelectorAll("details"), function (d) {
-      return d.open;
+    // What the morph changed, read synchronously: nothing changed, nothing to set up again.
+    var watcher = new MutationObserver(function () {});
+    watcher.observe(target.parentNode, { subtree: true, childList: true, attributes: true, characterData: true });
+    Idiomorph.morph(target, fresh, {
+      morphStyle: "outerHTML",
+      ignoreActiveValue: true,
+      callbacks: {
+        beforeNodeMorphed: guard(force),
+        // Open <details> stay open: the person opened them.
+        beforeAttributeUpdated: function (name, node, change) {
+          return !(name === "open" && change === "remove" && node.tagName === "DETAILS");
+        },
+      },
     });
-    htmx.swap(target, el.outerHTML, { swapStyle: "outerHTML" });
-    var swapped = id && document.getElementById(id);
-    if (swapped) {
-      var details = swapped.querySelectorAll("details");
-      if (details.length === open.length) {
-        details.forEach(function (d, i) {
-          if (open[i]) d.open = true;
-        });
-      }
+    var changed = watcher.takeRecords().length > 0;
+    watcher.disconnect();
+    var now = (id && document.getElementById(id)) || (target.isConnected ? target : null);
+    if (!now || !changed) return; // the same as shown, or held back whole
+    // New content gets its htmx behaviour, then what every swap gets (app.js, board.js …).
+    htmx.process(now);
+    htmx.trigger(now, "htmx:load");
+    var active = document.activeElement;
+    if (key && (!active || active === document.body)) {
+      var found = document.querySelector(key);
+      if (found) found.focus({ preventScroll: true });
     }
-    restoreFocus(key);
   }
 
   var pendingTimer = null;
@@ -495,15 +488,11 @@
 
   function flushPending(force) {
     Object.keys(pending).forEach(function (id) {
-      var el = pending[id];
+      var fresh = pending[id];
       var target = document.getElementById(id);
       delete pending[id];
-      if (!target || !el) return;
-      if (force && !dirty(target)) {
-        swapNow(target, el);
-      } else {
-        replace(target, el);
-      }
+      if (!target || !fresh) return;
+      update(target, fresh, force && !dirty(target));
     });
     if (!Object.keys(pending).length) {
       window.clearInterval(pendingTimer);
@@ -601,7 +590,11 @@
     }, 60);
   }
 
-  var STATE_TEXT = { paused: "Paused", expired: "Time is up", idle: "Not started", running: "" };
+  var STATE_TEXT = { paused: "timerPaused", expired: "timerExpired", idle: "timerIdle" };
+
+  function stateText(state) {
+    return STATE_TEXT[state] ? message(STATE_TEXT[state]) : "";
+  }
 
   function tick() {
     if (!timer) return;
@@ -612,23 +605,25 @@
       left = 0;
     }
     var text = clock(left);
+    var label = stateText(state);
     document.querySelectorAll("[data-timer]").forEach(function (el) {
       el.hidden = state === "idle" && !el.classList.contains("live-timer--large");
       if (el.getAttribute("data-state") !== state) el.setAttribute("data-state", state);
       var value = el.querySelector("[data-timer-value]");
       if (value && value.textContent !== text) value.textContent = text;
-      var label = el.querySelector("[data-timer-state-text]");
-      if (label && label.textContent !== STATE_TEXT[state]) label.textContent = STATE_TEXT[state];
+      var shown = el.querySelector("[data-timer-state-text]");
+      if (shown && shown.textContent !== label) shown.textContent = label;
     });
     document.querySelectorAll("[data-timer-when]").forEach(function (el) {
       el.hidden = el.getAttribute("data-timer-when").split(" ").indexOf(state) < 0;
     });
+    var start = message(state === "running" || state === "paused" ? "timerRestart" : "timerStart");
     document.querySelectorAll("[data-timer-start]").forEach(function (el) {
-      el.textContent = state === "running" || state === "paused" ? "Restart" : "Start";
+      if (el.textContent !== start) el.textContent = start;
     });
     if (timer.state === "running" && lastLeft !== null) {
-      if (lastLeft > 60 && left <= 60 && left > 0) announce("1 minute left");
-      if (lastLeft > 0 && left <= 0) announce("Time is up");
+      if (lastLeft > 60 && left <= 60 && left > 0) announce(message("timerOneMinute"));
+      if (lastLeft > 0 && left <= 0) announce(message("timerExpired"));
     }
     lastLeft = timer.state === "running" ? left : null;
   }

@@ -14,6 +14,10 @@
 (function () {
   "use strict";
 
+  function message(key) {
+    return window.PolicyLab.message(key);
+  }
+
   function unsentText() {
     var fields = document.querySelectorAll("textarea[data-keep-unsent]");
     for (var i = 0; i < fields.length; i++) {
@@ -90,10 +94,10 @@
     var icon = document.createElement("span");
     icon.className = "status-icon";
     icon.setAttribute("aria-hidden", "true");
-    var message = document.createElement("p");
-    message.className = "flash__text";
-    message.textContent = text;
-    box.append(icon, message);
+    var words = document.createElement("p");
+    words.className = "flash__text";
+    words.textContent = text;
+    box.append(icon, words);
     window.setTimeout(function () {
       region.appendChild(box);
     }, 50);
@@ -118,11 +122,7 @@
       resend(form);
     }, retry.delay);
     retry.delay = Math.min(retry.delay * 2, RETRY_MAX_MS);
-    say(
-      form,
-      "warning",
-      "Not sent yet: there is no connection. Your text stays here and is sent by itself as soon as the connection is back."
-    );
+    say(form, "warning", message("notSentOffline"));
   });
 
   // A press on Send while a retry waits is that retry.
@@ -154,7 +154,7 @@
       retryRegion(form);
       if (savedAfterRetry) {
         savedAfterRetry = false;
-        say(form, "success", "Saved: your contribution arrived once the connection was back.");
+        say(form, "success", message("savedAfterRetry"));
       }
     });
   }

@@ -6,10 +6,12 @@
 (function () {
   "use strict";
 
-  function toast(message, level) {
-    document.dispatchEvent(
-      new CustomEvent("showToast", { detail: { message: message, level: level } })
-    );
+  function message(key, values) {
+    return window.PolicyLab.message(key, values);
+  }
+
+  function toast(text, level) {
+    document.dispatchEvent(new CustomEvent("showToast", { detail: { message: text, level: level } }));
   }
 
   function filenameOf(response, fallback) {
@@ -22,10 +24,10 @@
     return response
       .json()
       .then(function (body) {
-        return body && body.detail ? body.detail : "The export failed.";
+        return body && body.detail ? body.detail : message("exportFailed");
       })
       .catch(function () {
-        return "The export failed (" + response.status + ").";
+        return message("exportFailedStatus", { status: response.status });
       });
   }
 
@@ -34,22 +36,22 @@
     if (!link || !window.fetch || !window.URL || !URL.createObjectURL) return;
     evt.preventDefault();
     if (link.getAttribute("aria-busy") === "true") return;
-    var label = link.getAttribute("data-format-label") || "file";
+    var label = link.getAttribute("data-format-label") || message("defaultFormat");
     var status = document.querySelector("[data-download-status]");
     link.setAttribute("aria-busy", "true");
     if (status) {
-      status.textContent = link.hasAttribute("data-slow")
-        ? "Preparing the " + label + " file… large reports can take a few seconds."
-        : "Preparing the " + label + " file…";
+      status.textContent = message(link.hasAttribute("data-slow") ? "preparingLargeFile" : "preparingFile", {
+        format: label,
+      });
     }
     fetch(link.href, { credentials: "same-origin", headers: { Accept: "*/*" } })
       .then(function (response) {
         if (!response.ok) {
-          return errorOf(response).then(function (message) {
-            throw new Error(message);
+          return errorOf(response).then(function (reason) {
+            throw new Error(reason);
           });
         }
-        var name = filenameOf(response, link.getAttribute("download") || "report");
+        var name = filenameOf(response, link.getAttribute("download") || message("defaultFileName"));
         return response.blob().then(function (blob) {
           var url = URL.createObjectURL(blob);
           var save = document.createElement("a");
@@ -62,12 +64,12 @@
           window.setTimeout(function () {
             URL.revokeObjectURL(url);
           }, 10000);
-          if (status) status.textContent = label + " file ready: " + name;
+          if (status) status.textContent = message("fileReady", { format: label, name: name });
         });
       })
       .catch(function (error) {
         if (status) status.textContent = "";
-        toast(error.message || "The export failed. Please try again.", "error");
+        toast(error.message || message("exportFailedRetry"), "error");
       })
       .then(function () {
         link.removeAttribute("aria-busy");

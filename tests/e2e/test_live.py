@@ -226,3 +226,31 @@ def test_every_live_page_says_it_is_live(
     participant = open_live(lab.sign_in(new_context(viewport=PHONE), token), f"/s/{lab.code}")
     expect(participant.locator("[data-live-indicator]")).to_have_text("Live")
     assert_accessible(participant, "participant page, live")
+
+
+def test_an_update_waits_while_the_facilitator_edits_a_contribution(
+    make_lab: Callable[..., Lab], new_context: Callable[..., BrowserContext]
+) -> None:
+    """What someone types is never overwritten by a live update, and keeps the focus; the
+    update follows once they are done."""
+    lab = make_lab()
+    lab.join("Bo")
+    lab.phase("brainstorm")
+    lab.contribute(0, 0, "Pilots are not funded")
+    board = open_live(lab.sign_in(new_context()), f"/s/{lab.code}/facilitate/brainstorm")
+    note = board.locator(".moderated", has_text="Pilots are not funded")
+    note.locator("summary").click()
+    field = note.get_by_label("Contribution text")
+    field.fill("Pilots of creative SMEs are not funded")
+
+    lab.contribute(0, 0, "Arrives while someone edits")
+    expect(board.locator("[data-live-notices]")).to_contain_text("updates", timeout=10_000)
+    arrived = board.locator(".note__text", has_text="Arrives while someone edits")
+    expect(arrived).to_have_count(0)
+    expect(field).to_have_value("Pilots of creative SMEs are not funded")
+    expect(field).to_be_focused()
+
+    note.get_by_role("button", name="Save").click()
+    expect(board.locator(".note__text", has_text="Pilots of creative SMEs")).to_be_visible()
+    expect(arrived).to_be_visible(timeout=10_000)
+    expect(board.locator("[data-live-notices] .live-notice")).to_have_count(0)
