@@ -9,6 +9,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import vocabulary
 from app.config import Settings
+from app.i18n import install_in_jinja
 
 
 def make_templates(settings: Settings, extra_globals: dict[str, Any] | None = None) -> Jinja2Blocks:
@@ -16,6 +17,7 @@ def make_templates(settings: Settings, extra_globals: dict[str, Any] | None = No
     `extra_globals`, functions of the features that the shared macros call)."""
     templates = Jinja2Blocks(directory=str(settings.templates_dir))
     env = templates.env
+    install_in_jinja(env)
     env.globals.update(extra_globals or {})
     env.globals["level_labels"] = vocabulary.LEVEL_LABELS
     env.globals["vocab"] = vocabulary
