@@ -66,7 +66,7 @@ TYPICAL_GROUP_SIZE = 4.0
 SHAPE_PRIOR = 0.06
 COUNT_PENALTY = 0.01
 # Below this similarity two of three or fewer notes are not grouped (too few for a silhouette).
-TINY_SET_LINK = 0.6
+TINY_SET_LINK = 0.5
 # Similarities below this are letter pairs any two texts share, not an affinity.
 MIN_LINK_SIMILARITY = 0.05
 # Character-trigram cosine from which two texts count as the same contribution reworded.
