@@ -2,9 +2,10 @@
 
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.clustering.embeddings import ContributionEmbedding
+from app.clustering.embeddings import ContributionEmbedding, store_vectors
 from app.clustering.models import Cluster
 from app.sessions.models import Contribution
 from tests.conftest import Workshop, count, create_workshop, fresh
@@ -302,3 +303,21 @@ def test_suggest_embeds_what_is_missing_and_stores_it(
     )
     assert again.status_code == 200
     assert again.json()["suggestions"] == response.json()["suggestions"]
+
+
+def test_storing_an_embedding_twice_is_an_idempotent_upsert(
+    client: TestClient, engine: Engine, db: Session
+) -> None:
+    # Two worker processes may embed the same note at once: both stores succeed, one row.
+    client.app.state.embeddings.stop()  # type: ignore[attr-defined]
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    note = w.contribute(0, 0, "Funding for AI training")
+    first, second = np.eye(512, dtype=np.float32)[:2]
+    assert store_vectors(engine, [(note["id"], "Funding for AI training", first)]) == 1
+    assert store_vectors(engine, [(note["id"], "Funding for AI training", second)]) == 1
+    stored = _stored(db)
+    assert list(stored) == [note["id"]]
+    assert np.frombuffer(stored[note["id"]].vector, dtype="<f4")[1] == 1.0
+    # A contribution deleted meanwhile is skipped, the others are stored.
+    assert store_vectors(engine, [(4242, "gone", first), (note["id"], "x", first)]) == 1
