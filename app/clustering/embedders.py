@@ -378,8 +378,12 @@ def engine_name(name: str | None = None) -> str:
 
 
 def uses_model(name: str | None = None) -> bool:
-    """Whether the engine reads texts with the semantic model (so stored vectors help)."""
-    return engine_name(name) in ("hybrid", "semantic")
+    """Whether the engine reads texts with the semantic model (so stored vectors help); an
+    unknown name reads nothing (asking it for suggestions says what is wrong)."""
+    try:
+        return engine_name(name) in ("hybrid", "semantic")
+    except ValueError:
+        return False
 
 
 def get_embedder(

@@ -15,6 +15,7 @@ from app.clustering.embedders import (
     get_embedder,
     is_covered,
     text_key,
+    uses_model,
 )
 from app.clustering.engine import (
     TITLE_MAX_WORDS,
@@ -270,6 +271,8 @@ class TestEmbedders:
         assert isinstance(get_embedder(" TFIDF "), TfidfEmbedder)
         with pytest.raises(ValueError, match="Unknown clustering engine"):
             get_embedder("magic")
+        assert uses_model(None) and uses_model("semantic") and uses_model("hybrid")
+        assert not uses_model("tfidf") and not uses_model("magic")
 
     @pytest.mark.parametrize("engine", ["tfidf", "semantic", "hybrid"])
     def test_every_engine_finds_the_topics(self, engine: str) -> None:
