@@ -1,16 +1,18 @@
 """Offline clustering engine: proposes affinity clusters for workshop contributions.
 
 A pure library (no database, no web code). The pipeline, chosen by measurement on BANKING77
-draws (see bench/clustering.py):
+draws and hand-written lab notes (see bench/clustering.py and tests/clustering):
 
 1. texts that say the same thing up to case, accents, punctuation and spacing are merged
    first, so identical contributions always land together;
-2. the embedder turns the remaining texts into vectors (default: character + word TF-IDF);
-3. a k-nearest-neighbour similarity graph is built and clustered spectrally: the number of
-   clusters is the number of eigenvalues of the normalised graph above a threshold (a
-   measure of how many well-separated groups the graph holds), then k-means runs on the
-   leading eigenvectors;
-4. each cluster gets key terms, a title taken from its own wording, and a category.
+2. the embedder turns the remaining texts into vectors (default `hybrid`: multilingual
+   sentence meaning, a policy-facet profile and character n-grams; see embedders.py);
+   stored vectors of contributions are passed in as `known_vectors`;
+3. up to SMALL_SET notes (one challenge of a real lab) a Ward tree is cut at the count with
+   the best silhouette, shaped for groups of 2–6; larger sets are clustered spectrally on
+   a k-nearest-neighbour graph, the count read from its eigenvalues;
+4. each cluster gets key terms, a title (the key phrase of its most representative note)
+   and a category with a confidence (categories.py).
 """
 
 import math
