@@ -235,7 +235,7 @@ def embed_contributions(engine: Engine, ids: Iterable[int]) -> int:
             )
             if row_model == model and row_hash == text_hash(texts.get(contribution_id, ""))
         }
-    missing = [(i, t) for i, t in texts.items() if i not in current]
+    missing = [(i, t) for i, t in texts.items() if i is not None and i not in current]
     if not missing:
         return 0
     vectors = semantic_vectors([t for _, t in missing])
