@@ -14,6 +14,8 @@ from sqlalchemy import text
 from app.clustering import api as clustering_api
 from app.clustering import pages as clustering_pages
 from app.clustering import pages_assistant as clustering_assistant
+from app.clustering.embedders import uses_model
+from app.clustering.embeddings import EmbeddingWorker, install_embedding_hook
 from app.config import Settings, get_settings
 from app.db import DbDep, WriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
@@ -55,11 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     live = LiveHub(engine, settings)
     install_commit_hook()
+    # New contributions are embedded after commit, off the request path (clustering engine).
+    embeddings = EmbeddingWorker(engine)
+    install_embedding_hook()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
         await live.start()
+        if uses_model(settings.clustering_engine):
+            embeddings.start()
         purge = asyncio.create_task(purge_periodically(engine, settings))
         if not gc.get_freeze_count():
             # What is alive after start-up lives as long as the process; frozen, full
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.freeze()
         yield
         shutdown_helper()
+        embeddings.stop()
         purge.cancel()
         await live.stop()
         engine.dispose()
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.live = live
+    app.state.embeddings = embeddings
     app.state.templates = make_templates(settings, {"timer_view": timer_view})
     install_error_handlers(app)
     # SQLite has one writer and polls for its lock: one at a time. PostgreSQL waits on row

@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata and migrations see them all."""
 
+from app.clustering.embeddings import ContributionEmbedding
 from app.clustering.models import Cluster
 from app.live.models import Event
 from app.matrix.models import Rating
@@ -9,6 +10,7 @@ __all__ = [
     "Challenge",
     "Cluster",
     "Contribution",
+    "ContributionEmbedding",
     "Event",
     "Participant",
     "Rating",

@@ -1,14 +1,24 @@
 """Benchmark of the clustering engine on workshop-sized draws of BANKING77.
 
-Run with `uv run python bench/clustering.py` (about a minute on 2 cores). Each draw picks
+Run with `uv run python bench/clustering.py` (a few minutes on 2 cores). Each draw picks
 some intents and some messages per intent, shuffles them, and compares the engine's
 suggestions with the intents by adjusted Rand index (ARI) and normalised mutual information
 (NMI): once with the number of clusters chosen automatically (what the facilitator gets by
 default) and once with the true number given. A baseline from the same draws is printed
 beside it: TF-IDF word 1–2-grams + average-linkage agglomerative with the true count.
 
+Draw shapes: "workshop" is what one challenge of a real lab looks like (3–10 intents, each
+with its own 2–6 messages, so 6–60 notes); then fixed shapes (10 × 20, 20 × 25, …).
+Every engine named with --engines is scored on the same draws (default: the default engine
+and `tfidf`, the character n-gram engine that was the default before).
+
 The engine's constants were tuned on draws from one half of the intents (`--labels tune`);
 the default reports on the other half (`--labels eval`), which tuning never saw.
+
+Also printed: speed for 200 and 1,000 notes, cold (every note embedded in the call) and
+warm (embeddings stored, as after the background worker ran), and the accuracy of the
+category suggestions on bench/data/categories.csv (policy-lab notes written for this
+benchmark, labelled with the method's three default categories).
 """
 
 import argparse
@@ -30,13 +40,17 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.clustering.categories import DEFAULT_CATEGORIES  # noqa: E402
+from app.clustering.categories import DEFAULT_CATEGORIES, rate_categories  # noqa: E402
+from app.clustering.embedders import engine_name, semantic_vectors  # noqa: E402
 from app.clustering.engine import suggest_clusters  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/banking77_test.csv"
+CATEGORY_DATA = Path(__file__).resolve().parent / "data/categories.csv"
 # Which intents were used for tuning: a fixed shuffle, first half tune, second half eval.
 SPLIT_SEED = 12345
 SETS = ((10, 20), (20, 25), (6, 8), (5, 40))  # (intents, messages per intent)
+WORKSHOP_INTENTS = (3, 10)  # a challenge of a real lab: 3–10 groups …
+WORKSHOP_MESSAGES = (2, 6)  # … of 2–6 notes each
 
 Draw = tuple[list[str], list[int], int]
 
@@ -95,10 +109,33 @@ def make_draws(
     return draws
 
 
-def labels_of(texts: Sequence[str], n_clusters: int | None) -> list[int]:
-    """The engine's clustering as one label per text."""
+def make_workshop_draws(
+    by_label: dict[str, list[str]], labels: Sequence[str], n_draws: int, seed: int
+) -> list[Draw]:
+    """Draws shaped like one challenge of a real lab: 3–10 intents, 2–6 messages each."""
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(n_draws):
+        texts, truth = [], []
+        n_labels = rng.randint(*WORKSHOP_INTENTS)
+        for label_number, label in enumerate(rng.sample(list(labels), n_labels)):
+            for text in rng.sample(by_label[label], rng.randint(*WORKSHOP_MESSAGES)):
+                texts.append(text)
+                truth.append(label_number)
+        order = list(range(len(texts)))
+        rng.shuffle(order)
+        draws.append(([texts[i] for i in order], [truth[i] for i in order], n_labels))
+    return draws
+
+
+KNOWN: dict[str, np.ndarray] = {}
+
+
+def labels_of(texts: Sequence[str], n_clusters: int | None, engine: str) -> list[int]:
+    """The engine's clustering as one label per text (stored embeddings, as in the app)."""
     labels = [0] * len(texts)
-    for number, suggestion in enumerate(suggest_clusters(texts, n_clusters=n_clusters)):
+    suggestions = suggest_clusters(texts, n_clusters=n_clusters, engine=engine, known_vectors=KNOWN)
+    for number, suggestion in enumerate(suggestions):
         for i in suggestion.member_indices:
             labels[i] = number
     return labels
@@ -111,15 +148,15 @@ def baseline(texts: Sequence[str], n_clusters: int) -> list[int]:
     return [int(x) for x in model.fit_predict(vectors)]
 
 
-def score(draws: Sequence[Draw]) -> Scores:
+def score(draws: Sequence[Draw], engine: str) -> Scores:
     """Run the engine (automatic and given count) and the baseline on every draw."""
     result = Scores()
     for texts, truth, true_k in draws:
-        auto = labels_of(texts, None)
+        auto = labels_of(texts, None, engine)
         result.auto_ari.append(adjusted_rand_score(truth, auto))
         result.auto_nmi.append(normalized_mutual_info_score(truth, auto))
         result.chosen_k.append(len(set(auto)))
-        given = labels_of(texts, true_k)
+        given = labels_of(texts, true_k, engine)
         result.given_ari.append(adjusted_rand_score(truth, given))
         result.given_nmi.append(normalized_mutual_info_score(truth, given))
         base = baseline(texts, true_k)
@@ -144,11 +181,64 @@ def fmt(values: Sequence[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
+def category_accuracy(path: Path) -> None:
+    """Print how often the suggested category is the labelled one, per note and per group."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    texts = [r["text"] for r in rows]
+    vectors = semantic_vectors(texts).astype(np.float64)
+
+    def rate(indices: Sequence[int], with_model: bool) -> tuple[str | None, float | None]:
+        return rate_categories(
+            [texts[i] for i in indices],
+            DEFAULT_CATEGORIES,
+            vectors=vectors[list(indices)] if with_model else None,
+        )
+
+    by_category: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_category[r["category"]].append(i)
+    # Groups of three notes of one category, as a cluster would hold them.
+    groups = [
+        members[start : start + 3]
+        for members in by_category.values()
+        for start in range(0, len(members) - 2, 3)
+    ]
+    print(
+        f"\ncategories: {len(rows)} labelled notes ({path.name}), 3 default categories "
+        "(chance ≈ 0.33)"
+    )
+    print(
+        f"{'method':<30} {'unit':<14} {'answered':>9} {'right of all':>13} {'right of answered':>18}"
+    )
+    for label, with_model in (("lexicons + meaning (default)", True), ("lexicons only", False)):
+        for unit, items in (("note", [[i] for i in range(len(rows))]), ("group of 3", groups)):
+            answers = [rate(item, with_model)[0] for item in items]
+            truth = [rows[item[0]]["category"] for item in items]
+            answered = [a is not None for a in answers]
+            right = [a == t for a, t in zip(answers, truth, strict=True)]
+            share_right = sum(right) / max(1, sum(answered))
+            print(
+                f"{label:<30} {unit:<14} {np.mean(answered):>9.0%} {np.mean(right):>13.0%} "
+                f"{share_right:>18.0%}"
+            )
+    languages = sorted({r["language"] for r in rows})
+    per_language = []
+    for language in languages:
+        items = [i for i, r in enumerate(rows) if r["language"] == language]
+        right = [rate([i], True)[0] == rows[i]["category"] for i in items]
+        per_language.append(f"{language} {sum(right)}/{len(items)}")
+    print("right per language (note, default): " + ", ".join(per_language))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the quality table and the timings."""
+    """Print the quality table, the timings and the category accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="BANKING77 test CSV")
     parser.add_argument("--draws", type=int, default=20, help="random draws per set (≥ 20)")
+    parser.add_argument(
+        "--workshop-draws", type=int, default=40, help="workshop-shaped draws (≥ 30)"
+    )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the draws")
     parser.add_argument(
         "--labels",
@@ -157,41 +247,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="which intents to draw from: the half never used for tuning (default), "
         "the tuning half, or all",
     )
+    parser.add_argument(
+        "--engines", default="default,tfidf", help="comma-separated engines to score"
+    )
+    parser.add_argument(
+        "--sets", default="workshop,10x20,20x25,5x40", help="comma-separated draw shapes"
+    )
     parser.add_argument("--timing-runs", type=int, default=5, help="runs per timing (median)")
     parser.add_argument("--no-timing", action="store_true", help="skip the speed measurement")
+    parser.add_argument("--no-categories", action="store_true", help="skip category accuracy")
     args = parser.parse_args(argv)
 
     by_label = load(args.data)
     labels = split_labels(list(by_label), args.labels)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    wanted_sets = [x.strip() for x in args.sets.split(",") if x.strip()]
     print(
         f"BANKING77 ({args.data.name}): {len(labels)} of {len(by_label)} intents "
-        f"({args.labels} half), {args.draws} draws per set, seed {args.seed}"
+        f"({args.labels} half), {args.workshop_draws} workshop draws, {args.draws} draws per "
+        f"fixed set, seed {args.seed}; default engine: {engine_name('default')}"
+    )
+    all_texts = sorted({t for texts in by_label.values() for t in texts})
+    start = time.perf_counter()
+    KNOWN.update(zip(all_texts, semantic_vectors(all_texts), strict=True))
+    print(
+        f"embedded {len(all_texts)} messages once in {time.perf_counter() - start:.1f} s "
+        "(stored embeddings, as in the app)"
     )
     header = (
-        f"{'set':<8} {'texts':>5} {'true k':>6} | {'auto ARI':>13} {'auto NMI':>13} "
-        f"{'chosen k':>11} | {'given-k ARI':>13} {'given-k NMI':>13} | "
+        f"{'engine':<9} {'set':<9} {'texts':>5} {'true k':>6} | {'auto ARI':>13} "
+        f"{'auto NMI':>13} {'chosen k':>11} | {'given-k ARI':>13} {'given-k NMI':>13} | "
         f"{'baseline ARI':>13} {'baseline NMI':>13}"
     )
     print(header)
     print("-" * len(header))
+    shapes: list[tuple[str, list[Draw]]] = []
+    if "workshop" in wanted_sets:
+        shapes.append(
+            ("workshop", make_workshop_draws(by_label, labels, args.workshop_draws, args.seed + 7))
+        )
     for set_number, (n_labels, per_label) in enumerate(SETS):
-        if n_labels > len(labels):
+        if f"{n_labels}x{per_label}" not in wanted_sets or n_labels > len(labels):
             continue
         draws = make_draws(
             by_label, labels, n_labels, per_label, args.draws, args.seed + 1000 * set_number
         )
-        s = score(draws)
-        ratio = np.mean(s.chosen_k) / n_labels
-        print(
-            f"{f'{n_labels} x {per_label}':<8} {n_labels * per_label:>5} {n_labels:>6} | "
-            f"{fmt(s.auto_ari):>13} {fmt(s.auto_nmi):>13} {np.mean(s.chosen_k):>5.1f} "
-            f"({ratio:>3.0%}) | {fmt(s.given_ari):>13} {fmt(s.given_nmi):>13} | "
-            f"{fmt(s.base_ari):>13} {fmt(s.base_nmi):>13}",
-            flush=True,
-        )
+        shapes.append((f"{n_labels} x {per_label}", draws))
+    for name, draws in shapes:
+        n_texts = np.mean([len(d[0]) for d in draws])
+        true_k = np.mean([d[2] for d in draws])
+        for engine in engines:
+            s = score(draws, engine)
+            ratio = np.mean(s.chosen_k) / true_k
+            print(
+                f"{engine_name(engine):<9} {name:<9} {n_texts:>5.0f} {true_k:>6.1f} | "
+                f"{fmt(s.auto_ari):>13} {fmt(s.auto_nmi):>13} {np.mean(s.chosen_k):>5.1f} "
+                f"({ratio:>3.0%}) | {fmt(s.given_ari):>13} {fmt(s.given_nmi):>13} | "
+                f"{fmt(s.base_ari):>13} {fmt(s.base_nmi):>13}",
+                flush=True,
+            )
     print(
         "auto = number of clusters chosen by the engine; chosen k in % of the true count; "
-        "baseline = word TF-IDF + average linkage, true count given"
+        "baseline = word TF-IDF + average linkage, true count given; workshop texts and "
+        "true k are means over the draws"
     )
     if args.labels == "eval":
         print(
@@ -202,14 +320,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_timing:
         rng = random.Random(args.seed)
         pool = [t for label in sorted(by_label) for t in by_label[label]]
-        print(f"\nspeed: suggest_clusters with default categories, median of {args.timing_runs}")
+        print(
+            f"\nspeed: suggest_clusters with default categories, median of {args.timing_runs} "
+            "(after one warm-up run; the model is loaded once per process, at start-up)"
+        )
         for size in (200, 1000):
             texts = rng.sample(pool, size)
-            seconds = median_seconds(
-                functools.partial(suggest_clusters, texts, categories=DEFAULT_CATEGORIES),
-                args.timing_runs,
-            )
-            print(f"{size:>5} texts: {seconds:.3f} s", flush=True)
+            known = {t: KNOWN[t] for t in texts}
+            figures = []
+            for label, engine, vectors in (
+                ("tfidf (baseline)", "tfidf", None),
+                ("default, cold (embeds all)", "default", {}),
+                ("default, warm (stored)", "default", known),
+            ):
+                run = functools.partial(
+                    suggest_clusters,
+                    texts,
+                    categories=DEFAULT_CATEGORIES,
+                    engine=engine,
+                    known_vectors=vectors,
+                )
+                figures.append(f"{label} {median_seconds(run, args.timing_runs):.3f} s")
+            print(f"{size:>5} texts: " + "; ".join(figures), flush=True)
+    if not args.no_categories:
+        category_accuracy(CATEGORY_DATA)
     return 0
 
 

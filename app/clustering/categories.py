@@ -1,15 +1,18 @@
-"""Suggesting the category a group of contributions is filed under.
+"""Suggesting the category a group of contributions is filed under, and how sure that is.
 
-The method's three default categories get keyword lexicons (stems in English, French, German,
-Spanish, Italian and Dutch); custom categories are matched on the words of their own name.
+Two signals, combined: keyword lexicons (the three default categories get stems in English,
+French, German, Spanish, Italian and Dutch; custom categories the words of their own name),
+and meaning (with the semantic model: the group's notes compared with sentences describing
+each category — built in for the defaults, the name and optional one-line description
+for the others). When neither signal is clear, no category is suggested.
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from app.clustering.embedders import STOP_WORDS, fold, get_embedder, words
+from app.clustering.embedders import STOP_WORDS, fold, get_embedder, semantic_vectors, words
 
 PLAYERS = "AI and sector players"
 ECOSYSTEM = "Ecosystem structure"
@@ -230,7 +233,112 @@ def _name_similarity(texts: Sequence[str], names: Sequence[str]) -> np.ndarray:
     joined = " ".join(texts)
     if not joined.strip():
         return np.zeros(len(names))
-    vectors = get_embedder("default").embed([joined, *names])
+    vectors = get_embedder("tfidf").embed([joined, *names])
     similarity = vectors[1:] @ vectors[0]
     # Below this the overlap is letter pairs that any two texts share.
     return np.where(similarity >= 0.15, similarity, 0.0)
+
+
+# What each default category is about, one facet per sentence (the product's definitions):
+# a group is compared with each facet and takes its best match.
+_DEFAULT_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    PLAYERS: (
+        "The actors themselves: artists, creators, cultural organisations, SMEs and AI developers.",
+        "Skills, training, education and AI literacy of artists and creative workers.",
+        "Awareness, attitudes and fears of creators about artificial intelligence.",
+        "Companies and cultural institutions adopting AI tools and hiring AI talent.",
+    ),
+    ECOSYSTEM: (
+        "Networks, intermediaries and hubs that connect the actors.",
+        "Collaboration spaces, labs and platforms where artists and technologists meet.",
+        "Partnerships and exchange between the creative sector, research and industry.",
+        "Structure of the ecosystem: fragmentation, silos, coordination, matchmaking.",
+    ),
+    FRAMEWORK: (
+        "Funding, grants, investment and tax incentives.",
+        "Regulation, laws, copyright, intellectual property and remuneration of authors.",
+        "Access to data, computing power and digital infrastructure.",
+        "Public procurement, standards, labels and the cost of AI tools.",
+    ),
+}
+# How much the lexicon's vote counts beside the meaning (both are shares that sum to 1).
+LEXICON_SHARE = 0.7
+# Similarity differences are small (0.05–0.15): the softmax temperature spreads them.
+# Both tuned on bench/data/categories.csv (printed by bench/clustering.py).
+MEANING_TEMPERATURE = 0.1
+# Below this confidence (share of the combined vote for the best category) none is suggested.
+MIN_CONFIDENCE = 0.5
+
+
+def category_descriptions(
+    categories: Sequence[str], descriptions: Mapping[str, str] | None = None
+) -> list[tuple[str, ...]]:
+    """The sentences that describe each category: the facilitator's line if given, the
+    built-in facets for a default category, and the name itself."""
+    given = {fold(k).strip(): v for k, v in (descriptions or {}).items() if v and v.strip()}
+    defaults = {fold(k): v for k, v in _DEFAULT_DESCRIPTIONS.items()}
+    result = []
+    for name in categories:
+        key = fold(name).strip()
+        sentences = [name]
+        if key in given:
+            sentences.append(f"{name}: {given[key].strip()}")
+        sentences.extend(defaults.get(key, ()))
+        result.append(tuple(sentences))
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _description_vectors(sentences: tuple[str, ...]) -> np.ndarray:
+    return semantic_vectors(list(sentences)).astype(np.float64)
+
+
+def _lexicon_scores(texts: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    lexicons = [_lexicon_for(name) for name in names]
+    scores = np.zeros(len(names))
+    weights = np.array([weight for _, weight in lexicons])
+    for text in texts:
+        tokens = words(fold(text))
+        hits = np.array([lexicon.hits(tokens) for lexicon, _ in lexicons], dtype=float)
+        scores += np.where(hits > 0, weights, 0.0) + 0.01 * hits
+    return scores
+
+
+def rate_categories(
+    texts: Sequence[str],
+    categories: Sequence[str],
+    *,
+    descriptions: Mapping[str, str] | None = None,
+    vectors: np.ndarray | None = None,
+) -> tuple[str | None, float | None]:
+    """The category these texts belong under and the confidence (0–1); (None, confidence)
+    when unsure, (None, None) when there are no categories.
+
+    `vectors` are the texts' semantic rows (the semantic engine); without them only the
+    lexicons and name similarity vote.
+    """
+    names = [c for c in categories if c and c.strip()]
+    if not names or not texts:
+        return None, None
+    lexicon = _lexicon_scores(texts, names)
+    votes = lexicon / lexicon.sum() if lexicon.sum() > 0 else None
+    if vectors is not None and len(vectors) and np.linalg.norm(vectors, axis=1).max() > 0:
+        centroid = vectors.sum(axis=0)
+        centroid = centroid / np.linalg.norm(centroid)
+        described = category_descriptions(names, descriptions)
+        similarity = np.array(
+            [float((_description_vectors(d) @ centroid).max()) for d in described]
+        )
+        meaning = np.exp((similarity - similarity.max()) / MEANING_TEMPERATURE)
+        meaning /= meaning.sum()
+        votes = meaning if votes is None else LEXICON_SHARE * votes + (1 - LEXICON_SHARE) * meaning
+    if votes is None:
+        similarity = _name_similarity(texts, names)
+        if similarity.max() <= 0:
+            return None, 0.0
+        votes = similarity / similarity.sum()
+    best = int(np.argmax(votes))
+    confidence = round(float(votes[best]), 2)
+    if confidence < MIN_CONFIDENCE:
+        return None, confidence
+    return names[best], confidence

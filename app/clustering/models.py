@@ -86,7 +86,13 @@ class SuggestRequest(SQLModel):
 
 class SuggestionPublic(SQLModel):
     title: str
-    category: str | None = None
+    category: str | None = Field(
+        default=None, description="The suggested category; null when the tool is unsure."
+    )
+    category_confidence: float | None = Field(
+        default=None,
+        description="How sure the category suggestion is (0–1), also when none is suggested.",
+    )
     contribution_ids: list[int]
     terms: list[str] = []
 

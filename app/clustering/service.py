@@ -3,10 +3,11 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlmodel import Session, col, select
 
-from app.clustering import engine
-from app.clustering.embedders import ClusteringEngineUnavailable
+from app.clustering import embeddings, engine
+from app.clustering.embedders import ClusteringEngineUnavailable, uses_model
 from app.clustering.models import (
     Cluster,
     ClusterCreate,
@@ -315,22 +316,26 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
     if not -1.0 <= request.granularity <= 1.0:
         raise InvalidInput("granularity must be between -1 and 1.", field="granularity")
     texts = [c.text for c in contributions]
+    chosen_engine = get_settings().clustering_engine
     try:
+        known = _known_vectors(db, contributions, chosen_engine)
         suggestions = engine.suggest_clusters(
             texts,
             categories=session.categories,
             n_clusters=request.n_clusters,
             granularity=request.granularity,
-            engine=get_settings().clustering_engine,
+            engine=chosen_engine,
+            known_vectors=known,
         )
+        duplicates = engine.find_near_duplicates(texts, engine=chosen_engine, known_vectors=known)
     except ClusteringEngineUnavailable as exc:
         raise Unavailable(str(exc)) from exc
-    duplicates = engine.find_near_duplicates(texts)
     return {
         "suggestions": [
             {
                 "title": s.title,
                 "category": s.category,
+                "category_confidence": s.category_confidence,
                 "contribution_ids": [contributions[i].id for i in s.member_indices],
                 "terms": list(s.terms),
             }
@@ -338,6 +343,16 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
         ],
         "duplicates": [[contributions[i].id for i in group] for group in duplicates],
     }
+
+
+def _known_vectors(
+    db: Session, contributions: Sequence[Contribution], chosen_engine: str
+) -> dict[str, np.ndarray] | None:
+    """Stored semantic vectors of the contributions (missing ones embedded and stored now)
+    when the engine reads meaning; None for the n-gram engine."""
+    if not contributions or not uses_model(chosen_engine):
+        return None
+    return embeddings.vectors_for(db, contributions)
 
 
 def where_does_it_go(
@@ -356,10 +371,21 @@ def where_does_it_go(
     if not clusters:
         return None
     texts: dict[int, list[str]] = {c.id: [c.title] for c in clusters}  # type: ignore[misc]
+    members = [contribution]
     for member in list_contributions(db, session, contribution.challenge_id):
         if member.cluster_id in texts and member.id != contribution.id:
             texts[member.cluster_id].append(member.text)
-    found = engine.nearest_cluster(contribution.text, [texts[c.id] for c in clusters])  # type: ignore[index]
+            members.append(member)
+    chosen_engine = get_settings().clustering_engine
+    try:
+        found = engine.nearest_cluster(
+            contribution.text,
+            [texts[c.id] for c in clusters],  # type: ignore[index]
+            engine=chosen_engine,
+            known_vectors=_known_vectors(db, members, chosen_engine),
+        )
+    except ClusteringEngineUnavailable as exc:
+        raise Unavailable(str(exc)) from exc
     if found is None:
         return None
     index, similarity = found

@@ -1,8 +1,11 @@
 """Editing clusters through the JSON API: create, move, merge, delete, and their rules."""
 
+import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app.clustering.embeddings import ContributionEmbedding, store_vectors
 from app.clustering.models import Cluster
 from app.sessions.models import Contribution
 from tests.conftest import Workshop, count, create_workshop, fresh
@@ -190,7 +193,12 @@ def test_suggest_proposes_clusters_and_saves_nothing(client: TestClient, db: Ses
     assert response.status_code == 200
     suggestions = response.json()["suggestions"]
     assert sorted(i for s in suggestions for i in s["contribution_ids"]) == sorted(ids)
-    assert all(s["title"] and s["category"] in w.categories for s in suggestions)
+    for s in suggestions:
+        assert s["title"]
+        assert 0.0 <= s["category_confidence"] <= 1.0
+        # A category is suggested only when the tool is fairly sure, else left empty.
+        assert s["category"] in w.categories if s["category_confidence"] >= 0.5 else True
+        assert s["category"] is None or s["category"] in w.categories
     groups = [set(s["contribution_ids"]) for s in suggestions]
     assert {ids[0], ids[1]} <= next(g for g in groups if ids[0] in g)
     assert count(db, Cluster) == 0
@@ -209,15 +217,107 @@ def test_suggest_proposes_clusters_and_saves_nothing(client: TestClient, db: Ses
 
 
 def test_unavailable_engine_is_a_clear_503(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.config import get_settings
+    from app.clustering import embeddings
+    from app.clustering.embedders import ClusteringEngineUnavailable
+
+    def broken(*_args: object) -> None:
+        raise ClusteringEngineUnavailable("The semantic engine is not available here.")
 
     w = create_workshop(client, participants=1)
     w.phase("brainstorm")
     w.contribute(0, 0, "A gap")
-    monkeypatch.setenv("POLICYLAB_CLUSTERING_ENGINE", "semantic")
-    get_settings.cache_clear()
+    monkeypatch.setattr(embeddings, "vectors_for", broken)
     response = client.post(
         w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.f
     )
     assert response.status_code == 503
     assert "not available" in response.json()["detail"]
+
+
+def _stored(db: Session) -> dict[int, ContributionEmbedding]:
+    fresh(db)
+    return {e.contribution_id: e for e in db.exec(select(ContributionEmbedding))}
+
+
+def test_contributions_are_embedded_after_commit_and_again_when_edited(
+    client: TestClient, db: Session
+) -> None:
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    first = w.contribute(0, 0, "Funding for AI training of artists")
+    second = w.contribute(None, 0, "Regional hubs for creative SMEs")
+    assert client.app.state.embeddings.wait_idle(60)  # type: ignore[attr-defined]
+    stored = _stored(db)
+    assert set(stored) == {first["id"], second["id"]}
+    vector = np.frombuffer(stored[first["id"]].vector, dtype="<f4")
+    assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+    assert stored[first["id"]].model.startswith("use-multilingual-v3/")
+    first_hash = stored[first["id"]].text_hash
+
+    edited = client.patch(
+        w.url(f"/contributions/{first['id']}"),
+        json={"text": "Copyright rules for AI generated works"},
+        headers=w.p(0),
+    )
+    assert edited.status_code == 200, edited.text
+    assert client.app.state.embeddings.wait_idle(60)  # type: ignore[attr-defined]
+    again = _stored(db)[first["id"]]
+    assert again.text_hash != first_hash
+    assert not np.allclose(np.frombuffer(again.vector, dtype="<f4"), vector)
+
+
+def test_suggest_embeds_what_is_missing_and_stores_it(
+    client: TestClient, db: Session, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # With the background worker stopped, "Suggest" embeds on demand and keeps the rows.
+    client.app.state.embeddings.stop()  # type: ignore[attr-defined]
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    ids = [
+        w.contribute(0, 0, text)["id"]
+        for text in (
+            "Funding for AI training of artists",
+            "Financement de la formation des artistes à l'IA",
+            "Regional hubs for creative SMEs",
+        )
+    ]
+    assert _stored(db) == {}
+    w.phase("clustering")
+    response = client.post(
+        w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.f
+    )
+    assert response.status_code == 200
+    assert set(_stored(db)) == set(ids)
+    groups = [set(s["contribution_ids"]) for s in response.json()["suggestions"]]
+    assert {ids[0], ids[1]} in groups  # the same idea in English and French
+
+    # The stored rows are what the next suggestion uses: the model is not asked again.
+    from app.clustering import embeddings
+
+    def no_model(texts: list[str]) -> None:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch.setattr(embeddings, "semantic_vectors", no_model)
+    again = client.post(
+        w.url("/clusters/suggest"), json={"challenge_id": w.challenges[0]["id"]}, headers=w.f
+    )
+    assert again.status_code == 200
+    assert again.json()["suggestions"] == response.json()["suggestions"]
+
+
+def test_storing_an_embedding_twice_is_an_idempotent_upsert(
+    client: TestClient, engine: Engine, db: Session
+) -> None:
+    # Two worker processes may embed the same note at once: both stores succeed, one row.
+    client.app.state.embeddings.stop()  # type: ignore[attr-defined]
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    note = w.contribute(0, 0, "Funding for AI training")
+    first, second = np.eye(512, dtype=np.float32)[:2]
+    assert store_vectors(engine, [(note["id"], "Funding for AI training", first)]) == 1
+    assert store_vectors(engine, [(note["id"], "Funding for AI training", second)]) == 1
+    stored = _stored(db)
+    assert list(stored) == [note["id"]]
+    assert np.frombuffer(stored[note["id"]].vector, dtype="<f4")[1] == 1.0
+    # A contribution deleted meanwhile is skipped, the others are stored.
+    assert store_vectors(engine, [(4242, "gone", first), (note["id"], "x", first)]) == 1

@@ -1,22 +1,31 @@
 """Unit tests of the offline clustering engine on small hand-made sets."""
 
+import random
+
 import numpy as np
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
-from app.clustering.categories import DEFAULT_CATEGORIES
+from app.clustering.categories import DEFAULT_CATEGORIES, rate_categories
 from app.clustering.embedders import (
-    ClusteringEngineUnavailable,
+    SEMANTIC_DIMENSIONS,
+    HybridEmbedder,
+    SemanticEmbedder,
     TfidfEmbedder,
     get_embedder,
+    is_covered,
     text_key,
+    uses_model,
 )
 from app.clustering.engine import (
+    TITLE_MAX_WORDS,
     Suggestion,
     find_near_duplicates,
     nearest_cluster,
     suggest_category,
     suggest_clusters,
 )
+from tests.clustering.lab_notes import CHALLENGE_SMES, CHALLENGE_TRUST, PARALLEL
 
 FUNDING = [
     "More public funding for AI training of artists",
@@ -72,12 +81,21 @@ class TestSuggestClusters:
         assert sorted(map(sorted, groups_of(suggestions, TEXTS))) == [[0], [1], [2]]
         assert all(len(s.member_indices) == 5 for s in suggestions)
 
-    def test_unrelated_texts_are_never_put_together(self) -> None:
-        # Even when asked for fewer, larger clusters, no cluster mixes funding with hubs.
+    def test_fewer_larger_merges_whole_topics(self) -> None:
+        # Asked for fewer, larger clusters, the engine merges whole topics (three topics
+        # at half the count: two of them share a cluster), it never splits one across two.
         for granularity in (-1.0, 0.0, 1.0):
-            for topics in groups_of(suggest_clusters(TEXTS, granularity=granularity), TEXTS):
-                assert topics != {0, 2}
+            suggestions = suggest_clusters(TEXTS, granularity=granularity)
+            for topics in groups_of(suggestions, TEXTS):
                 assert len(topics) <= 2
+            if granularity <= 0:
+                owners = {
+                    TOPIC_OF[TEXTS[i]]: n
+                    for n, s in enumerate(suggestions)
+                    for i in s.member_indices
+                }
+                for n, s in enumerate(suggestions):
+                    assert all(owners[TOPIC_OF[TEXTS[i]]] == n for i in s.member_indices)
 
     def test_identical_texts_always_together(self) -> None:
         texts = [*TEXTS, "more public funding for AI training of artists!", "  HUBS where "]
@@ -117,7 +135,7 @@ class TestSuggestClusters:
     def test_titles_terms_and_categories(self) -> None:
         suggestions = suggest_clusters(TEXTS, categories=DEFAULT_CATEGORIES)
         for s in suggestions:
-            assert 2 <= len(s.title.split()) <= 6
+            assert 2 <= len(s.title.split()) <= TITLE_MAX_WORDS
             assert s.title[0].isupper()
             assert s.category in DEFAULT_CATEGORIES
             assert s.terms
@@ -246,17 +264,149 @@ class TestEmbedders:
         assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
     def test_engine_names(self) -> None:
-        assert isinstance(get_embedder(None), TfidfEmbedder)
-        assert isinstance(get_embedder("default"), TfidfEmbedder)
-        assert isinstance(get_embedder("tfidf"), TfidfEmbedder)
+        assert isinstance(get_embedder(None), HybridEmbedder)
+        assert isinstance(get_embedder("default"), HybridEmbedder)
+        assert isinstance(get_embedder("hybrid"), HybridEmbedder)
+        assert isinstance(get_embedder("semantic"), SemanticEmbedder)
+        assert isinstance(get_embedder(" TFIDF "), TfidfEmbedder)
         with pytest.raises(ValueError, match="Unknown clustering engine"):
             get_embedder("magic")
+        assert uses_model(None) and uses_model("semantic") and uses_model("hybrid")
+        assert not uses_model("tfidf") and not uses_model("magic")
 
-    def test_semantic_engine_fails_clearly(self) -> None:
-        with pytest.raises(ClusteringEngineUnavailable, match="not available"):
-            get_embedder("semantic")
-        with pytest.raises(ClusteringEngineUnavailable):
-            suggest_clusters(TEXTS, engine="semantic")
+    @pytest.mark.parametrize("engine", ["tfidf", "semantic", "hybrid"])
+    def test_every_engine_finds_the_topics(self, engine: str) -> None:
+        suggestions = suggest_clusters(TEXTS, engine=engine)
+        assert sorted(map(sorted, groups_of(suggestions, TEXTS))) == [[0], [1], [2]]
+
+    def test_semantic_rows_are_unit_and_mean_alike_across_languages(self) -> None:
+        texts = ["Funding for AI training", "Financement de la formation à l'IA", "Hubs", ""]
+        vectors = SemanticEmbedder().embed(texts)
+        norms = np.linalg.norm(vectors, axis=1)
+        assert np.allclose(norms[:3], 1.0, atol=1e-5) and norms[3] == 0.0
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+    def test_known_vectors_are_used_instead_of_the_model(self) -> None:
+        marker = np.zeros(SEMANTIC_DIMENSIONS, dtype=np.float32)
+        marker[7] = 1.0
+        vectors = SemanticEmbedder({"Funding": marker}).embed(["Funding", "Hubs"])
+        assert vectors[0][7] == 1.0 and vectors[0].sum() == 1.0
+        assert vectors[1][7] != 1.0
+
+    def test_a_language_the_model_lacks_gets_no_semantic_row(self) -> None:
+        finnish = "Rahoitusta tekoälykoulutukseen taiteilijoille ja luoville yrityksille"
+        assert not is_covered(finnish)
+        assert is_covered("AI for SMEs")  # too short to tell: the model reads it
+        assert not SemanticEmbedder().embed([finnish]).any()
+        # The hybrid engine still compares it by its wording.
+        vectors = HybridEmbedder().embed([finnish, finnish.replace("ja", "sekä"), "Hubs"])
+        assert vectors[0] @ vectors[1] > 0.5 > vectors[0] @ vectors[2]
 
     def test_text_key_ignores_case_accents_punctuation_and_spacing(self) -> None:
         assert text_key("  Régulation, de l'IA! ") == text_key("regulation de l'ia")
+
+
+def _shuffled(groups: list[list[str]], seed: int = 1) -> tuple[list[str], list[int]]:
+    texts = [t for group in groups for t in group]
+    truth = [n for n, group in enumerate(groups) for _ in group]
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    return [texts[i] for i in order], [truth[i] for i in order]
+
+
+def _labels(suggestions: list[Suggestion], size: int) -> list[int]:
+    labels = [0] * size
+    for number, suggestion in enumerate(suggestions):
+        for i in suggestion.member_indices:
+            labels[i] = number
+    return labels
+
+
+class TestAcrossLanguages:
+    def test_translations_of_one_idea_are_suggested_together(self) -> None:
+        # Three ideas, each in English, French, German, Italian and Polish.
+        texts, truth = _shuffled(PARALLEL)
+        suggestions = suggest_clusters(texts, categories=DEFAULT_CATEGORIES)
+        assert sorted(sorted(truth[i] for i in s.member_indices) for s in suggestions) == [
+            [n] * 5 for n in range(3)
+        ]
+
+    def test_the_character_engine_alone_cannot(self) -> None:
+        # What the semantic model brings: the n-gram engine splits the languages apart.
+        texts, truth = _shuffled(PARALLEL)
+        labels = _labels(suggest_clusters(texts, engine="tfidf"), len(texts))
+        assert adjusted_rand_score(truth, labels) < 0.5
+
+
+class TestRealLabShape:
+    """A challenge of 14 notes that the facilitators grouped into 6 solutions, and one of 8
+    in 3, all sharing the lab's vocabulary (the case that got 2 clusters each before)."""
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_the_count_is_one_a_facilitator_would_start_from(self, seed: int) -> None:
+        texts, _ = _shuffled(CHALLENGE_SMES, seed)
+        assert 3 <= len(suggest_clusters(texts)) <= 8
+        # "More, smaller" reaches the facilitators' 6 and more; "fewer, larger" fewer.
+        assert len(suggest_clusters(texts, granularity=1.0)) >= 6
+        assert len(suggest_clusters(texts, granularity=-1.0)) < len(suggest_clusters(texts))
+        texts, _ = _shuffled(CHALLENGE_TRUST, seed)
+        assert 2 <= len(suggest_clusters(texts)) <= 4
+
+    def test_the_grouping_is_better_than_chance(self) -> None:
+        # Measured: ARI 0.16 (14 notes) and 0.56 (8 notes) here; before, −0.03 and 0.11.
+        for groups, floor in ((CHALLENGE_SMES, 0.05), (CHALLENGE_TRUST, 0.3)):
+            texts, truth = _shuffled(groups)
+            labels = _labels(suggest_clusters(texts), len(texts))
+            assert adjusted_rand_score(truth, labels) > floor
+
+    def test_titles_are_phrases_of_the_notes_not_keyword_bags(self) -> None:
+        texts, _ = _shuffled(CHALLENGE_SMES)
+        for suggestion in suggest_clusters(texts):
+            members = [texts[i] for i in suggestion.member_indices]
+            assert 2 <= len(suggestion.title.split()) <= TITLE_MAX_WORDS
+            # The title is a stretch of one member's own wording.
+            assert any(
+                suggestion.title.lower() in m.lower() or suggestion.title[1:] in m for m in members
+            )
+
+
+class TestTitles:
+    def test_the_opening_of_a_gap_statement_is_left_out(self) -> None:
+        texts = [
+            "We need more funding for AI training of artists",
+            "More funding for AI training of artists",
+            "Lack of funding for AI training of artists.",
+        ]
+        [only] = suggest_clusters(texts, n_clusters=1)
+        assert only.title == "More funding for AI training of artists"
+
+    def test_a_long_note_is_cut_before_its_subordinate_clause(self) -> None:
+        text = "Upskilling programmes for creative professionals so they can work with AI tools"
+        [only] = suggest_clusters([text])
+        assert only.title == "Upskilling programmes for creative professionals"
+
+
+class TestCategoryConfidence:
+    def test_a_clear_group_gets_a_category_and_a_confidence(self) -> None:
+        category, confidence = rate_categories(COPYRIGHT, DEFAULT_CATEGORIES)
+        assert category == "Key framework conditions"
+        assert confidence is not None and confidence >= 0.5
+
+    def test_an_unclear_group_gets_none_but_a_confidence(self) -> None:
+        category, confidence = rate_categories(["Lorem ipsum dolor"], ["Alpha", "Beta"])
+        assert category is None and confidence == 0.0
+        assert rate_categories(["Funding"], []) == (None, None)
+
+    def test_a_description_decides_between_custom_categories(self) -> None:
+        texts = ["Artists should be paid when museums show their work online"]
+        vectors = SemanticEmbedder().embed(texts).astype(float)
+        names = ["Pillar A", "Pillar B"]
+        pay, compute = "Fair pay and income of artists", "Access to computing power and data"
+        described = {"Pillar A": compute, "Pillar B": pay}
+        assert rate_categories(texts, names, descriptions=described, vectors=vectors)[0] == (
+            "Pillar B"
+        )
+        swapped = {"Pillar A": pay, "Pillar B": compute}
+        assert rate_categories(texts, names, descriptions=swapped, vectors=vectors)[0] == (
+            "Pillar A"
+        )
