@@ -176,10 +176,27 @@ def _signed_in(session: WorkshopSession, key: str) -> Response:
     return no_store(response)
 
 
+# Where a top-level navigation came from, as the browser tells (Fetch Metadata).
+OTHER_SITES = {"cross-site", "same-site"}
+
+
 @router.get("/f/{code}")
 def facilitator_link(code: str, request: Request, db: DbDep) -> Response:
-    """Exchange the facilitator link's key for the cookie, then open the dashboard."""
+    """Exchange the facilitator link's key for the cookie, then open the dashboard. A link
+    followed from another site asks first: a page could otherwise sign this browser in to
+    someone else's session (login CSRF)."""
     key = request.query_params.get("key", "").strip()
+    session = _facilitator_session(db, code, key)
+    if request.headers.get("sec-fetch-site") in OTHER_SITES:
+        context = {"session": session, "key": key}
+        return no_store(render(request, "sessions/facilitator_confirm.html", context))
+    return _signed_in(session, key)
+
+
+@router.post("/f/{code}")
+def facilitator_link_confirmed(code: str, db: DbDep, form: FormDep) -> Response:
+    """The facilitator confirmed signing in with the link's key."""
+    key = form_text(form, "key").strip()
     return _signed_in(_facilitator_session(db, code, key), key)
 
 

@@ -531,3 +531,33 @@ def test_add_a_challenge_block_with_htmx_returns_the_form_only(client: TestClien
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<form id="new-session"')
     assert 'name="challenges-3-title"' in response.text
+
+
+def test_a_facilitator_link_from_another_site_asks_before_signing_in(
+    client: TestClient, workshop: PageWorkshop
+) -> None:
+    workshop.nobody()
+    link = f"/f/{workshop.code}?key={workshop.facilitator_token}"
+    # Another site sent the browser here: nothing is signed in until the person confirms.
+    asked = client.get(link, headers={**PAGE, "Sec-Fetch-Site": "cross-site"})
+    assert asked.status_code == 200 and "Sign in as facilitator of" in asked.text
+    assert set_cookie(asked, cookie_name(workshop.code)) is None
+    assert asked.headers["cache-control"] == "no-store"
+    confirmed = client.post(
+        f"/f/{workshop.code}",
+        data={"key": workshop.facilitator_token},
+        headers={**PAGE, "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303
+    assert set_cookie(confirmed, cookie_name(workshop.code)) == workshop.facilitator_token
+    # A wrong key is refused at the confirmation as well.
+    wrong = client.post(
+        f"/f/{workshop.code}",
+        data={"key": "guessed"},
+        headers={**PAGE, "Sec-Fetch-Site": "same-origin"},
+    )
+    assert wrong.status_code == 403
+    # Typed or pasted by the person (no other site involved): straight in.
+    direct = client.get(link, headers={**PAGE, "Sec-Fetch-Site": "none"}, follow_redirects=False)
+    assert direct.status_code == 303
