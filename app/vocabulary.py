@@ -47,9 +47,9 @@ class Phase(StrEnum):
 
 
 PHASES: list[Phase] = list(Phase)
-# Translators: the phases of a workshop, as headings, buttons and the stepper show them.
 PHASE_LABELS: Translated[str] = Translated(
     {
+        # Translators: the phases of a workshop as headings, buttons and the stepper show them.
         "setup": N_("Setup"),
         "brainstorm": N_("Brainstorm"),
         "clustering": N_("Clustering"),
@@ -58,13 +58,17 @@ PHASE_LABELS: Translated[str] = Translated(
     }
 )
 # A phase inside a sentence ("… during the brainstorm phase").
-# Translators: a phase inside a sentence: “… is only possible during the %(phase)s phase”.
 PHASE_NAMES: Translated[str] = Translated(
     {
+        # Translators: a phase inside a sentence: “… only possible during the set-up phase”.
         "setup": N_("set-up"),
+        # Translators: a phase inside a sentence: “The workshop is now in the brainstorm phase.”
         "brainstorm": N_("brainstorm"),
+        # Translators: a phase inside a sentence: “… during the clustering phase”.
         "clustering": N_("clustering"),
+        # Translators: a phase inside a sentence: “… during the scoring phase”.
         "scoring": N_("scoring"),
+        # Translators: a phase inside a sentence: “… during the report phase”.
         "report": N_("report"),
     }
 )
@@ -87,9 +91,9 @@ POLICY_LEVELS: list[PolicyLevel] = [
 ]
 # Top to bottom as the method draws the matrix: the widest level first.
 MATRIX_LEVELS: list[PolicyLevel] = list(reversed(POLICY_LEVELS))
-# Translators: the policy levels a proposed solution targets (see docs/glossary.csv).
 LEVEL_LABELS: Translated[str] = Translated(
     {
+        # Translators: a policy level a proposed solution targets (see docs/glossary.csv).
         "local_regional": N_("Local & regional"),
         "national": N_("National"),
         "eu": N_("EU"),
@@ -98,13 +102,17 @@ LEVEL_LABELS: Translated[str] = Translated(
 NO_LEVEL = N_("No level yet")
 
 RELEVANCE_SCORES = (1, 2, 3, 4, 5)
-# Translators: the relevance scale 1–5 of a proposed solution (relevance is the noun).
 RELEVANCE_LABELS: Translated[int] = Translated(
     {
+        # Translators: relevance score 1 of 5 of a proposed solution.
         1: N_("Not relevant"),
+        # Translators: relevance score 2 of 5 (low relevance).
         2: N_("Low"),
+        # Translators: relevance score 3 of 5 (medium relevance).
         3: N_("Medium"),
+        # Translators: relevance score 4 of 5 (high relevance).
         4: N_("High"),
+        # Translators: relevance score 5 of 5 (essential).
         5: N_("Essential"),
     }
 )

@@ -22,8 +22,8 @@ DEFAULT_CATEGORIES = [
     # Translators: default category: funding, regulation, IP, infrastructure.
     N_("Key framework conditions"),
 ]
-# Translators: the standard guiding questions of the reverse brainstorm (gaps in policies).
 DEFAULT_QUESTIONS = [
+    # Translators: a standard guiding question of the reverse brainstorm (gaps in policies).
     N_("Which gaps stand in the way of solving this challenge?"),
     N_("Which intervention is missing today?"),
     N_("What could be done about it?"),
