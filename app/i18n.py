@@ -191,7 +191,7 @@ def language_choices() -> list[Language]:
 
 
 _ACCEPT_ITEM = re.compile(
-    r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?"
+    r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*"
 )
 
 
@@ -199,7 +199,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     """The tags of an `Accept-Language` header, most wanted first (q=0 left out)."""
     weighted: list[tuple[float, int, str]] = []
     for index, item in enumerate((header or "").split(",")[:32]):
-        match = _ACCEPT_ITEM.match(item)
+        match = _ACCEPT_ITEM.fullmatch(item)
         if not match:
             continue
         try:

@@ -25,6 +25,7 @@ from app.vocabulary import (
     CONTESTED_MIN_RATINGS,
     LEVEL_LABELS,
     POLICY_LEVELS,
+    level_label,
     phase_name,
 )
 
@@ -91,7 +92,7 @@ class Recommendation:
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABELS.get(self.policy_level or "", "No level yet")
+        return level_label(self.policy_level)
 
     @property
     def rated(self) -> bool:
