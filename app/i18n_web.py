@@ -12,6 +12,7 @@ and without JavaScript) stores the choice in the cookie and goes back to the pag
 """
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -70,6 +71,18 @@ class LanguageMiddleware:
 
         with use_language(language):
             await self.app(scope, receive, send_with_language)
+
+
+# Query parameters never written back into a page: the facilitator link's key.
+SECRET_PARAMETERS = frozenset({"key", "token"})
+
+
+def return_url(request: Request) -> str:
+    """Where the switcher goes back to: this page, without any secret of its address."""
+    query = urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k not in SECRET_PARAMETERS]
+    )
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _safe_next(target: str | None) -> str:

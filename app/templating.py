@@ -10,6 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app import vocabulary
 from app.config import Settings
 from app.i18n import format_date, format_integer, format_number, format_pct, install_in_jinja
+from app.i18n_web import return_url
 
 
 def make_templates(settings: Settings, extra_globals: dict[str, Any] | None = None) -> Jinja2Blocks:
@@ -33,4 +34,5 @@ def make_templates(settings: Settings, extra_globals: dict[str, Any] | None = No
     env.globals["ui"] = env.get_template("macros/ui.html").module
     env.globals["live"] = env.get_template("live/_live.html").module
     env.globals["i18n_ui"] = env.get_template("macros/i18n.html").module
+    env.globals["language_return_url"] = return_url
     return templates

@@ -264,6 +264,12 @@ def test_the_switcher_goes_back_to_this_site_only(client: TestClient, target: st
     assert answer.headers["location"] == "/"
 
 
+def test_the_switcher_comes_back_to_the_page_without_its_secrets(client: TestClient) -> None:
+    page = client.get("/f/ABC234?key=s3cret-key&x=1", headers={"Accept": "text/html"})
+    assert "s3cret-key" not in page.text
+    assert 'name="next" value="/f/ABC234?x=1"' in page.text
+
+
 def test_an_unknown_language_forgets_the_choice(client: TestClient) -> None:
     client.post("/language", data={"lang": "de", "next": "/"})
     assert client.cookies.get(LANGUAGE_COOKIE) == "de"
@@ -726,7 +732,9 @@ def test_a_pdf_and_a_docx_in_greek_carry_greek_headings_and_text_in_any_script(
     for name, sample in SCRIPTS.items():
         if name != "emoji":
             assert sample in text, name
-    assert "🎨" in text, "emoji lost in the PDF: fonts-noto-color-emoji is missing (.ci/run installs it)"
+    assert "🎨" in text, (
+        "emoji lost in the PDF: fonts-noto-color-emoji is missing (.ci/run installs it)"
+    )
     docx = client.get(w.url("/report?format=docx"), headers=w.f)
     document = Document(io.BytesIO(docx.content))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
