@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from app.i18n import sorted_by_name
 from app.report.model import ChallengeSection, Recommendation
 from app.vocabulary import LEVEL_LABELS
 
@@ -192,7 +193,7 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
     rated = [r for r in section.recommendations if r.rated and r.policy_level in ROWS]
     if not rated:
         return None
-    names = list(categories) + sorted({r.category for r in rated} - set(categories))
+    names = list(categories) + sorted_by_name({r.category for r in rated} - set(categories))
     styles = category_styles(names)
     plot_left, plot_right = LEFT, WIDTH - RIGHT
     x_of = _x_scale(plot_left, plot_right)
