@@ -1,9 +1,14 @@
 # Policy Lab: one image for the web server (see docker-compose.yml).
 FROM python:3.12-slim
 
-# WeasyPrint renders the PDF report with Pango; DejaVu gives it fonts with wide coverage.
+# WeasyPrint renders the PDF report with Pango. Fonts for text in any script: DejaVu (Latin,
+# Greek, Cyrillic), Noto for the other scripts, colour emoji. Chinese, Japanese and Korean
+# need fonts-noto-cjk (+90 MB): build with --build-arg CJK_FONTS=1.
+ARG CJK_FONTS=0
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji \
+       $( [ "$CJK_FONTS" = "1" ] && echo fonts-noto-cjk ) \
     && rm -rf /var/lib/apt/lists/*
 
 # uv from its official image, the same minor version that wrote uv.lock.

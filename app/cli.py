@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import uvicorn
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import make_engine, migrate, open_session
 from app.errors import AppError
+from app.i18n import EU_LANGUAGES, negotiate, use_language
 
 
 def _engine() -> Engine:
@@ -50,7 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     engine = _engine()
     with Session(engine) as db:
-        created = service.create_session(db, AI_CCI.to_create())
+        created = service.create_session(db, AI_CCI.to_create(args.lang))
         session = created.session
         if not args.empty:
             service.change_phase(db, session, "brainstorm")
@@ -88,7 +90,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     engine = _engine()
     with open_session(engine, read_only=True) as db:
         session = find_session(db, args.code)
-        exported = export_session(db, session, args.format)
+        exported = export_session(db, session, args.format, args.lang)
     engine.dispose()
     if args.output in (None, "-"):
         sys.stdout.buffer.write(exported.content)
@@ -164,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create a demo session, print its links and serve")
     server_options(demo)
     demo.add_argument("--empty", action="store_true", help="no sample contributions")
+    demo.add_argument(
+        "--lang",
+        choices=EU_LANGUAGES,
+        help="the session's language (default: the terminal's, from LANGUAGE/LC_ALL/LANG)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
@@ -176,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="md", choices=["html", "md", "csv", "json", "pdf", "docx", "xlsx"]
     )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument(
+        "--lang", choices=EU_LANGUAGES, help="the report's language (default: the session's)"
+    )
     export.set_defaults(func=cmd_export)
 
     importer = commands.add_parser("import", help="create a session from a JSON export")
@@ -190,14 +200,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def terminal_language(environ: Mapping[str, str] = os.environ) -> str:
+    """The language of the terminal, as gettext reads it: LANGUAGE, LC_ALL, LC_MESSAGES,
+    LANG (`de_DE.UTF-8` → `de`); English when none names an EU language."""
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(variable, "")
+        if not value or value in ("C", "POSIX") or value.startswith("C."):
+            continue
+        tags = [tag.split(".")[0].split("@")[0].replace("_", "-") for tag in value.split(":")]
+        found = negotiate(",".join(tags))
+        if found:
+            return found
+    return "en"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except AppError as exc:
-        print(f"policylab {args.command}: {exc.message}", file=sys.stderr)
-        return 2
+    with use_language(terminal_language()):
+        try:
+            return int(args.func(args))
+        except AppError as exc:
+            print(f"policylab {args.command}: {exc.message}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

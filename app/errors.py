@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.db import open_session
+from app.i18n import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -195,12 +196,18 @@ def _answer_with_db(request: Request, answer: RefusalAnswer, exc: AppError) -> R
 
 
 def _validation_message(exc: RequestValidationError) -> str:
+    # pydantic's own messages ("Field required") are English; our validators' are translated.
     parts = []
     for error in exc.errors():
         location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "Invalid input"
+        message = str(error.get("msg") or gettext("invalid value")).removeprefix("Value error, ")
+        # Translators: one invalid field of a request: “challenges.0.title: Field required”.
+        parts.append(
+            gettext("%(field)s: %(problem)s", field=location, problem=message)
+            if location
+            else message
+        )
+    return "; ".join(parts) or gettext("Invalid input")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -220,9 +227,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = str(exc.detail) if exc.detail else "Error"
+        message = str(exc.detail) if exc.detail else gettext("Error")
         if exc.status_code == 404 and message == "Not Found":
-            message = "There is nothing at this address."
+            message = gettext("There is nothing at this address.")
         response = error_response(request, exc.status_code, message)
         if exc.headers:
             response.headers.update(exc.headers)
@@ -237,7 +244,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Something went wrong on our side. Please try again.")
+        return error_response(
+            request, 500, gettext("Something went wrong on our side. Please try again.")
+        )
 
 
 __all__ = [

@@ -19,6 +19,9 @@ from app.clustering.embeddings import EmbeddingWorker, install_embedding_hook
 from app.config import Settings, get_settings
 from app.db import DbDep, WriteQueue, make_engine, migrate
 from app.errors import install_error_handlers
+from app.i18n import load_all as load_catalogues
+from app.i18n_web import LanguageMiddleware
+from app.i18n_web import router as language_router
 from app.live import api as live_api
 from app.live import pages as live_pages
 from app.live.hub import LiveHub, install_commit_hook
@@ -54,6 +57,7 @@ class RedactSecrets(logging.Filter):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    load_catalogues()
     engine = make_engine(settings.database_url)
     live = LiveHub(engine, settings)
     install_commit_hook()
@@ -100,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
     )
+    # Outermost: every answer, the other middleware's refusals and the streams included, is
+    # in the person's language.
+    app.add_middleware(LanguageMiddleware)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
     for router in (
@@ -116,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         report_api.router,
         report_pages.router,
         live_pages.router,
+        language_router,
     ):
         app.include_router(router)
 

@@ -7,8 +7,33 @@ the order of the policy levels or their labels.
 """
 
 import math
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+from app.i18n import N_, gettext
+
+K = TypeVar("K")
+
+
+class Translated(Mapping[K, str]):
+    """Labels marked with `N_` and translated when read, in the language of the moment:
+    `LEVEL_LABELS["eu"]` is “EU” in English and “UE” in French, wherever it is used."""
+
+    def __init__(self, messages: dict[K, str]) -> None:
+        self.messages = messages
+
+    def __getitem__(self, key: K) -> str:
+        return gettext(self.messages[key])
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.messages)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __repr__(self) -> str:
+        return f"Translated({self.messages!r})"
 
 
 class Phase(StrEnum):
@@ -22,21 +47,31 @@ class Phase(StrEnum):
 
 
 PHASES: list[Phase] = list(Phase)
-PHASE_LABELS: dict[str, str] = {
-    "setup": "Setup",
-    "brainstorm": "Brainstorm",
-    "clustering": "Clustering",
-    "scoring": "Scoring",
-    "report": "Report",
-}
+PHASE_LABELS: Translated[str] = Translated(
+    {
+        # Translators: the phases of a workshop as headings, buttons and the stepper show them.
+        "setup": N_("Setup"),
+        "brainstorm": N_("Brainstorm"),
+        "clustering": N_("Clustering"),
+        "scoring": N_("Scoring"),
+        "report": N_("Report"),
+    }
+)
 # A phase inside a sentence ("… during the brainstorm phase").
-PHASE_NAMES: dict[str, str] = {
-    "setup": "set-up",
-    "brainstorm": "brainstorm",
-    "clustering": "clustering",
-    "scoring": "scoring",
-    "report": "report",
-}
+PHASE_NAMES: Translated[str] = Translated(
+    {
+        # Translators: a phase inside a sentence: “… only possible during the set-up phase”.
+        "setup": N_("set-up"),
+        # Translators: a phase inside a sentence: “The workshop is now in the brainstorm phase.”
+        "brainstorm": N_("brainstorm"),
+        # Translators: a phase inside a sentence: “… during the clustering phase”.
+        "clustering": N_("clustering"),
+        # Translators: a phase inside a sentence: “… during the scoring phase”.
+        "scoring": N_("scoring"),
+        # Translators: a phase inside a sentence: “… during the report phase”.
+        "report": N_("report"),
+    }
+)
 
 
 class PolicyLevel(StrEnum):
@@ -56,27 +91,38 @@ POLICY_LEVELS: list[PolicyLevel] = [
 ]
 # Top to bottom as the method draws the matrix: the widest level first.
 MATRIX_LEVELS: list[PolicyLevel] = list(reversed(POLICY_LEVELS))
-LEVEL_LABELS: dict[str, str] = {
-    "local_regional": "Local & regional",
-    "national": "National",
-    "eu": "EU",
-}
-NO_LEVEL = "No level yet"
+LEVEL_LABELS: Translated[str] = Translated(
+    {
+        # Translators: a policy level a proposed solution targets (see docs/glossary.csv).
+        "local_regional": N_("Local & regional"),
+        "national": N_("National"),
+        "eu": N_("EU"),
+    }
+)
+NO_LEVEL = N_("No level yet")
 
 RELEVANCE_SCORES = (1, 2, 3, 4, 5)
-RELEVANCE_LABELS: dict[int, str] = {
-    1: "Not relevant",
-    2: "Low",
-    3: "Medium",
-    4: "High",
-    5: "Essential",
-}
+RELEVANCE_LABELS: Translated[int] = Translated(
+    {
+        # Translators: relevance score 1 of 5 of a proposed solution.
+        1: N_("Not relevant"),
+        # Translators: relevance score 2 of 5 (low relevance).
+        2: N_("Low"),
+        # Translators: relevance score 3 of 5 (medium relevance).
+        3: N_("Medium"),
+        # Translators: relevance score 4 of 5 (high relevance).
+        4: N_("High"),
+        # Translators: relevance score 5 of 5 (essential).
+        5: N_("Essential"),
+    }
+)
 
 # Agreement is 1 − sd / 2 of the relevance scores (see app.matrix.service). Below this, with
 # at least CONTESTED_MIN_RATINGS ratings, a cluster is "contested": one word everywhere.
 CONTESTED_BELOW = 0.5
 CONTESTED_MIN_RATINGS = 3
-CONTESTED_LABEL = "Contested"
+# Translators: said of a proposed solution whose relevance scores disagree strongly.
+CONTESTED_LABEL = N_("Contested")
 
 
 def phase_label(phase: str) -> str:
@@ -90,8 +136,8 @@ def phase_name(phase: str) -> str:
 
 
 def level_label(level: str | None, default: str = NO_LEVEL) -> str:
-    """A policy level as people read it; `default` when there is none yet."""
-    return LEVEL_LABELS.get(level or "", default)
+    """A policy level as people read it; `default` (translated) when there is none yet."""
+    return LEVEL_LABELS.get(level or "", gettext(default))
 
 
 def relevance_band(mean: float) -> int:
@@ -110,76 +156,82 @@ def is_contested(agreement: float | None, ratings: int) -> bool:
 # Strings the browser's scripts show, keyed by name; scripts read them from the page's
 # `#policylab-config` block instead of spelling them (`PolicyLab.message(key, values)` in
 # static/js/app.js fills the `{name}` placeholders). tests/test_scripts.py checks that every
-# key is used and that the scripts spell no sentence of their own.
+# key is used and that the scripts spell no sentence of their own. Marked with N_ and
+# translated by `client_config` for the page's language.
 CLIENT_MESSAGES: dict[str, str] = {
     # toasts and errors (app.js)
-    "dismissMessage": "Dismiss message",
-    "errorWrongPhase": "That is not possible in the current phase.",
-    "errorForbidden": "You are not allowed to do that.",
-    "errorTooManyRequests": "Too many requests: please wait a moment and try again.",
-    "errorGeneric": "Something went wrong. Please try again.",
-    "errorOffline": "No connection to the server. Nothing was lost: please try again.",
+    "dismissMessage": N_("Dismiss message"),
+    "errorWrongPhase": N_("That is not possible in the current phase."),
+    "errorForbidden": N_("You are not allowed to do that."),
+    "errorTooManyRequests": N_("Too many requests: please wait a moment and try again."),
+    "errorGeneric": N_("Something went wrong. Please try again."),
+    "errorOffline": N_("No connection to the server. Nothing was lost: please try again."),
     # clipboard
-    "copied": "Copied",
-    "copiedToClipboard": "Copied to the clipboard",
-    "copyFailed": "Could not copy. Select the text and copy it by hand.",
+    "copied": N_("Copied"),
+    "copiedToClipboard": N_("Copied to the clipboard"),
+    "copyFailed": N_("Could not copy. Select the text and copy it by hand."),
     # character counters: the visible count, and what a screen reader hears
-    "charactersUsed": "{used} / {max}",
-    "oneCharacterLeft": "1 character left",
-    "charactersLeft": "{count} characters left",
+    "charactersUsed": N_("{used} / {max}"),
+    "oneCharacterLeft": N_("1 character left"),
+    "charactersLeft": N_("{count} characters left"),
     # confirmation dialog
-    "confirmTitle": "Please confirm",
-    "confirmCancel": "Cancel",
-    "confirmOk": "Confirm",
+    "confirmTitle": N_("Please confirm"),
+    "confirmCancel": N_("Cancel"),
+    "confirmOk": N_("Confirm"),
     # connection state
-    "liveConnecting": "Connecting…",
-    "liveLive": "Live",
-    "liveReconnecting": "Reconnecting…",
-    "liveOffline": "Offline",
+    "liveConnecting": N_("Connecting…"),
+    "liveLive": N_("Live"),
+    "liveReconnecting": N_("Reconnecting…"),
+    "liveOffline": N_("Offline"),
     # live pages (live.js)
-    "phaseChanged": "The workshop is now in the {phase} phase.",
-    "pageOutOfDate": "This page is out of date.",
-    "showNextStep": "Show the next step",
-    "reloadPage": "Reload the page",
-    "updatesMissed": "Some updates could not be shown.",
-    "updatesHeld": "There are updates for what you are working on. They appear when you are done.",
-    "showUpdatesNow": "Show them now",
+    "phaseChanged": N_("The workshop is now in the {phase} phase."),
+    "pageOutOfDate": N_("This page is out of date."),
+    "showNextStep": N_("Show the next step"),
+    "reloadPage": N_("Reload the page"),
+    "updatesMissed": N_("Some updates could not be shown."),
+    "updatesHeld": N_(
+        "There are updates for what you are working on. They appear when you are done."
+    ),
+    "showUpdatesNow": N_("Show them now"),
     # the phase timer
-    "timerPaused": "Paused",
-    "timerExpired": "Time is up",
-    "timerIdle": "Not started",
-    "timerStart": "Start",
-    "timerRestart": "Restart",
-    "timerOneMinute": "1 minute left",
+    "timerPaused": N_("Paused"),
+    "timerExpired": N_("Time is up"),
+    "timerIdle": N_("Not started"),
+    "timerStart": N_("Start"),
+    "timerRestart": N_("Restart"),
+    "timerOneMinute": N_("1 minute left"),
     # clustering board (board.js)
-    "noteSelected": "Selected: “{text}”. Press Move here on a column, or M to choose where it goes.",
-    "selectionCleared": "Selection cleared.",
-    "moveFailed": "The move did not work. Please try again.",
+    "noteSelected": N_(
+        "Selected: “{text}”. Press Move here on a column, or M to choose where it goes."
+    ),
+    "selectionCleared": N_("Selection cleared."),
+    "moveFailed": N_("The move did not work. Please try again."),
     # participant page (participant.js)
-    "notSentOffline": (
+    "notSentOffline": N_(
         "Not sent yet: there is no connection. Your text stays here and is sent by itself as "
         "soon as the connection is back."
     ),
-    "savedAfterRetry": "Saved: your contribution arrived once the connection was back.",
+    "savedAfterRetry": N_("Saved: your contribution arrived once the connection was back."),
     # report downloads (report.js)
-    "preparingFile": "Preparing the {format} file…",
-    "preparingLargeFile": "Preparing the {format} file… large reports can take a few seconds.",
-    "fileReady": "{format} file ready: {name}",
-    "exportFailed": "The export failed.",
-    "exportFailedRetry": "The export failed. Please try again.",
-    "exportFailedStatus": "The export failed ({status}).",
-    "defaultFormat": "file",
-    "defaultFileName": "report",
+    "preparingFile": N_("Preparing the {format} file…"),
+    "preparingLargeFile": N_("Preparing the {format} file… large reports can take a few seconds."),
+    "fileReady": N_("{format} file ready: {name}"),
+    "exportFailed": N_("The export failed."),
+    "exportFailedRetry": N_("The export failed. Please try again."),
+    "exportFailedStatus": N_("The export failed ({status})."),
+    "defaultFormat": N_("file"),
+    "defaultFileName": N_("report"),
 }
 
 
 def client_config() -> dict[str, Any]:
-    """What the browser's scripts need to know of the vocabulary, as one JSON object."""
+    """What the browser's scripts need to know of the vocabulary, as one JSON object, in
+    the language of the page."""
     return {
         "phases": [str(p) for p in PHASES],
         "phaseLabels": dict(PHASE_LABELS),
         "phaseNames": dict(PHASE_NAMES),
         "levels": [str(level) for level in POLICY_LEVELS],
         "levelLabels": dict(LEVEL_LABELS),
-        "messages": dict(CLIENT_MESSAGES),
+        "messages": {key: gettext(text) for key, text in CLIENT_MESSAGES.items()},
     }

@@ -15,8 +15,8 @@ Views: `participant` (`&phase=` the phase the page shows), and for the facilitat
 
 Cost with a full room: every region a view pushes to everyone (the clusters forming, a new
 note for "What others wrote", results, the projector) is rendered once per event and
-shared by every stream of the process (`FragmentCache`, keyed by session, event seq and
-region); regions that depend on the viewer are rare events (a participant's own note edited
+shared by every stream of the process (`FragmentCache`, keyed by session, event seq,
+region and language: each viewer sees their own language, the projector the session's); regions that depend on the viewer are rare events (a participant's own note edited
 by the facilitator, score cards when clusters change). A burst is coalesced: while newer
 events are already read, a stream only notes which regions are dirty, and renders them once
 at the newest event; its message id stays behind until then, so a reconnection never skips
@@ -38,6 +38,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, NotFound, on_refusal
+from app.i18n import current_language, use_language
 from app.live.fragments import EMPTY, Fragment, Renderer, deleted
 from app.live.hub import RETRY_MS, LiveEvent, LiveHub
 from app.live.stream import event_stream
@@ -201,6 +202,9 @@ class PageStream:
         self.renderer = Renderer(request.app.state.templates.env)
         self.cache = fragment_cache(request.app)
         self.dirty: dict[Region, None] = {}  # an ordered set
+        # Each viewer's own language; the projector speaks the session's (read per render,
+        # so a change of the session's language shows at its next update).
+        self.language: str | None = None if watch.view == "projector" else current_language()
 
     async def __call__(self, event: LiveEvent) -> bytes | None:
         try:
@@ -276,7 +280,7 @@ class PageStream:
             return Fragment(deleted(f"other-{arg}") + deleted(f"contribution-{arg}"))
         if name == "score_card_deleted":
             return Fragment(deleted(f"cluster-{arg}"))
-        key: tuple[Hashable, ...] = (sid, seq, name, arg)
+        key: tuple[Hashable, ...] = (sid, seq, name, arg, self.language)
         if name == "projector":  # the join link follows the address the room uses
             key += (str(self.request.base_url),)
 
@@ -289,6 +293,12 @@ class PageStream:
         session = db.get(WorkshopSession, self.watch.session_id)
         if session is None:
             return EMPTY
+        with use_language(self.language or session.language):
+            return self._render_shared(db, session, name, arg)
+
+    def _render_shared(
+        self, db: Session, session: WorkshopSession, name: str, arg: int | None
+    ) -> Fragment:
         r = self.renderer
         if name == "others_added":
             return r.others_added(db, session, arg)  # type: ignore[arg-type]
@@ -320,6 +330,10 @@ class PageStream:
         if session is None or participant is None or participant.session_id != session.id:
             return ""
         actor = Actor(session=session, role=PARTICIPANT, participant=participant)
+        with use_language(self.language or session.language):
+            return self._render_personal(db, actor, regions)
+
+    def _render_personal(self, db: Session, actor: Actor, regions: list[Region]) -> str:
         parts = []
         for name, arg in regions:
             if name == "my_contribution":

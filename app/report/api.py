@@ -3,7 +3,7 @@
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import DbDep
 from app.errors import API_ERRORS, InvalidInput
@@ -25,6 +25,7 @@ def download_response(exported: service.ExportedReport) -> Response:
         media_type=exported.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{exported.filename}"',
+            "Content-Language": exported.language,
             "Cache-Control": "no-store",
         },
     )
@@ -35,9 +36,17 @@ def download_response(exported: service.ExportedReport) -> Response:
     response_class=Response,
     responses={200: {"content": {t: {} for t in service.MEDIA_TYPES.values()}}},
 )
-def export_report(actor: FacilitatorDep, db: DbDep, format: ReportFormat = "html") -> Response:
+def export_report(
+    actor: FacilitatorDep,
+    db: DbDep,
+    format: ReportFormat = "html",
+    lang: Annotated[
+        str | None,
+        Query(description="The report's language (e.g. `de`); default: the session's language."),
+    ] = None,
+) -> Response:
     """The report as a file (facilitator only); works in every phase."""
-    return download_response(service.export_session(db, actor.session, format))
+    return download_response(service.export_session(db, actor.session, format, lang))
 
 
 async def archive_body(request: Request) -> Any:

@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from app.i18n import sorted_by_name
 from app.report.model import ChallengeSection, Recommendation
-from app.vocabulary import LEVEL_LABELS
+from app.vocabulary import LEVEL_LABELS, RELEVANCE_LABELS
 
 FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
 FONT_FILES = {
@@ -41,7 +42,8 @@ RULE = "#c8cdd2"
 TINTS = ("#c9dcf0", "#f5d7b0", "#cde8cb", "#e3d2ee", "#f2c9c9", "#e6e0bd")
 SHAPES = ("circle", "square", "diamond", "triangle", "hexagon", "triangle_down")
 ROWS = ("eu", "national", "local_regional")  # top to bottom
-RELEVANCE_WORDS = {1: "Not relevant", 2: "Low", 3: "Medium", 4: "High", 5: "Essential"}
+# The scale's words, translated when read (the vocabulary's).
+RELEVANCE_WORDS = RELEVANCE_LABELS
 
 WIDTH = 760
 LEFT = 124
@@ -192,7 +194,7 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
     rated = [r for r in section.recommendations if r.rated and r.policy_level in ROWS]
     if not rated:
         return None
-    names = list(categories) + sorted({r.category for r in rated} - set(categories))
+    names = list(categories) + sorted_by_name({r.category for r in rated} - set(categories))
     styles = category_styles(names)
     plot_left, plot_right = LEFT, WIDTH - RIGHT
     x_of = _x_scale(plot_left, plot_right)

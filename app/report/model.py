@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
+from app.i18n import format_date, format_number, format_pct
 from app.matrix.models import Rating
 from app.matrix.service import MAX_SD, MatrixRow, matrix_rows
 from app.models_base import utcnow
@@ -24,6 +25,7 @@ from app.vocabulary import (
     CONTESTED_MIN_RATINGS,
     LEVEL_LABELS,
     POLICY_LEVELS,
+    level_label,
     phase_name,
 )
 
@@ -90,7 +92,7 @@ class Recommendation:
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABELS.get(self.policy_level or "", "No level yet")
+        return level_label(self.policy_level)
 
     @property
     def rated(self) -> bool:
@@ -260,7 +262,7 @@ class Report:
 
     @property
     def date_label(self) -> str:
-        return self.lab_date or f"{self.created_at.day} {self.created_at:%B %Y}"
+        return self.lab_date or format_date(self.created_at)
 
 
 # --- building -----------------------------------------------------------------------------
@@ -581,12 +583,13 @@ def _count(n: int, word: str) -> str:
 
 
 def fmt_num(value: float | None, digits: int = 1) -> str:
-    """A score for people: one decimal, or a dash when there is none."""
-    return "—" if value is None else f"{value:.{digits}f}"
+    """A score for people: one decimal in the report's language, or a dash when none."""
+    return format_number(value, digits)
 
 
 def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{round(value * 100)} %"
+    """A share (0–1) as a percentage in the report's language, or a dash when none."""
+    return format_pct(value)
 
 
 def more_sources(rec: Recommendation) -> str:

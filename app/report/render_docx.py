@@ -69,6 +69,11 @@ def _setup_styles(document: DocumentType) -> None:
     styles = document.styles
     normal = styles["Normal"]
     normal.font.name = "Calibri"
+    # A font named for every script: Calibri covers Latin, Greek and Cyrillic; complex
+    # scripts (Arabic, Hebrew) and East Asian text get their own; viewers add emoji.
+    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:cs"), "Arial")
+    fonts.set(qn("w:eastAsia"), "Noto Sans CJK SC")
     normal.font.size = Pt(10.5)
     normal.paragraph_format.space_after = Pt(4)
     for name, size in (("Title", 30), ("Heading 1", 20), ("Heading 2", 14), ("Heading 3", 12)):

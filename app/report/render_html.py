@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.config import get_settings
+from app.i18n import install_in_jinja
 from app.report.chart import chart_svg
 from app.report.model import (
     ChallengeSection,
@@ -28,6 +29,8 @@ def _environment(templates_dir: Path) -> Environment:
         trim_blocks=False,
         lstrip_blocks=False,
     )
+    # The report's words are marked like every template's, in the language of the export.
+    install_in_jinja(env)
     env.filters["num"] = fmt_num
     env.filters["pct"] = fmt_pct
     env.filters["distribution"] = level_distribution

@@ -16,12 +16,13 @@ from app import ratelimit
 from app.config import Settings, get_settings
 from app.db import open_session
 from app.errors import InvalidInput
+from app.i18n import use_language
 from app.models_base import utcnow
 from app.ratelimit import Caller
 from app.report.archive import restore
 from app.report.model import Report, build_report
 from app.sessions.models import WorkshopSession
-from app.sessions.service import CreatedSession, delete_session
+from app.sessions.service import CreatedSession, clean_language, delete_session
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class ExportedReport:
     content: bytes
     media_type: str
     filename: str
+    language: str = "en"
 
 
 def _render(fmt: str) -> Callable[[Report], bytes]:
@@ -88,18 +90,25 @@ def report_filename(session: WorkshopSession, fmt: str) -> str:
     return f"{base}-report-{session.code}.{fmt}"
 
 
-def export_session(db: Session, session: WorkshopSession, fmt: str) -> ExportedReport:
-    """The session's report as a file in `fmt`; works in every phase, never empty."""
+def export_session(
+    db: Session, session: WorkshopSession, fmt: str, language: str | None = None
+) -> ExportedReport:
+    """The session's report as a file in `fmt`; works in every phase, never empty. In
+    `language` when given, else in the session's language (stored text stays as written)."""
     fmt = (fmt or "").lower().strip()
     if fmt not in MEDIA_TYPES:
         raise InvalidInput(
             f"Unknown report format “{fmt}”. Use one of: {', '.join(FORMATS)}.", field="format"
         )
-    report = build_report(db, session)
+    language = clean_language(language) if language else session.language
+    with use_language(language):
+        report = build_report(db, session)
+        content = _render(fmt)(report)
     return ExportedReport(
-        content=_render(fmt)(report),
+        content=content,
         media_type=MEDIA_TYPES[fmt],
         filename=report_filename(session, fmt),
+        language=language,
     )
 
 

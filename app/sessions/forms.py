@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from app.config import get_settings
+from app.i18n import current_language
 from app.sessions.labs import LabTemplate
 from app.sessions.models import (
-    DEFAULT_CATEGORIES,
-    DEFAULT_QUESTIONS,
     ChallengeIn,
     SessionCreate,
     SessionSettingsUpdate,
     WorkshopSession,
 )
+from app.sessions.service import default_categories, default_questions
 from app.web import form_flag, form_text
 
 BLOCKS_SHOWN = 3
@@ -28,11 +28,16 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _default_questions() -> str:
+    return "\n".join(default_questions())
+
+
 @dataclass
 class ChallengeBlock:
     title: str = ""
     description: str = ""
-    questions: str = "\n".join(DEFAULT_QUESTIONS)
+    # Prefilled in the creator's language: what is sent is stored as the session's own text.
+    questions: str = field(default_factory=_default_questions)
 
     @property
     def is_empty(self) -> bool:
@@ -46,13 +51,14 @@ class NewSessionForm:
     challenges: list[ChallengeBlock] = field(
         default_factory=lambda: [ChallengeBlock() for _ in range(BLOCKS_SHOWN)]
     )
-    categories: str = "\n".join(DEFAULT_CATEGORIES)
+    categories: str = field(default_factory=lambda: "\n".join(default_categories()))
     show_contributions: bool = True
     show_names: bool = False
     place: str = ""
     organiser: str = ""
     lab_date: str = ""
     template: str = ""
+    language: str = field(default_factory=current_language)
 
     @property
     def max_challenges(self) -> int:
@@ -68,10 +74,10 @@ class NewSessionForm:
         return cls(
             title=lab.title,
             challenges=[
-                ChallengeBlock(c.title, c.description, "\n".join(lab.questions))
+                ChallengeBlock(c.title, c.description, "\n".join(lab.questions_now()))
                 for c in lab.challenges
             ],
-            categories="\n".join(lab.categories),
+            categories="\n".join(lab.categories_now()),
             template=lab.slug,
         )
 
@@ -97,6 +103,7 @@ class NewSessionForm:
             organiser=form_text(form, "organiser"),
             lab_date=form_text(form, "lab_date"),
             template=form_text(form, "template"),
+            language=form_text(form, "language"),
         )
 
     def filled_blocks(self) -> list[int]:
@@ -123,6 +130,7 @@ class NewSessionForm:
             place=self.place,
             organiser=self.organiser,
             lab_date=self.lab_date,
+            language=self.language or None,
         )
 
     def form_field(self, service_field: str | None) -> str:
@@ -147,6 +155,7 @@ class SettingsForm:
     place: str
     organiser: str
     lab_date: str
+    language: str = ""
 
     @classmethod
     def from_session(cls, session: WorkshopSession) -> "SettingsForm":
@@ -158,6 +167,7 @@ class SettingsForm:
             place=session.place,
             organiser=session.organiser,
             lab_date=session.lab_date,
+            language=session.language,
         )
 
     @classmethod
@@ -170,6 +180,7 @@ class SettingsForm:
             place=form_text(form, "place"),
             organiser=form_text(form, "organiser"),
             lab_date=form_text(form, "lab_date"),
+            language=form_text(form, "language"),
         )
 
     def to_update(self) -> SessionSettingsUpdate:
@@ -181,4 +192,6 @@ class SettingsForm:
             place=self.place,
             organiser=self.organiser,
             lab_date=self.lab_date,
+            # Not on the form (an older page): the language is left as it is.
+            language=self.language or None,
         )

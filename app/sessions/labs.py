@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from app.i18n import gettext
 from app.sessions.models import DEFAULT_CATEGORIES, DEFAULT_QUESTIONS, ChallengeIn, SessionCreate
 
 
@@ -21,17 +22,32 @@ class LabTemplate:
     categories: tuple[str, ...] = tuple(DEFAULT_CATEGORIES)
     questions: tuple[str, ...] = field(default=tuple(DEFAULT_QUESTIONS))
 
-    def to_create(self) -> SessionCreate:
-        """The session this template describes."""
+    def categories_now(self) -> list[str]:
+        """The categories in the current language (the method's defaults are translated)."""
+        return [gettext(c) if c in DEFAULT_CATEGORIES else c for c in self.categories]
+
+    def questions_now(self) -> list[str]:
+        """The guiding questions in the current language (the standard ones are translated)."""
+        return [gettext(q) if q in DEFAULT_QUESTIONS else q for q in self.questions]
+
+    def to_create(self, language: str | None = None) -> SessionCreate:
+        """The session this template describes (in `language`, default the current one)."""
         return SessionCreate(
             title=self.title,
             challenges=[
                 ChallengeIn(
-                    title=c.title, description=c.description, questions=list(self.questions)
+                    title=c.title,
+                    description=c.description,
+                    questions=None
+                    if self.questions == tuple(DEFAULT_QUESTIONS)
+                    else list(self.questions),
                 )
                 for c in self.challenges
             ],
-            categories=list(self.categories),
+            categories=None
+            if self.categories == tuple(DEFAULT_CATEGORIES)
+            else list(self.categories),
+            language=language,
         )
 
 

@@ -8,15 +8,26 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import DEFAULT_LANGUAGE, N_
 from app.models_base import created_at_field
 from app.vocabulary import Phase
 
-DEFAULT_CATEGORIES = ["AI and sector players", "Ecosystem structure", "Key framework conditions"]
+# The method's defaults, stored in a new session in the language it is created in
+# (`app.sessions.service.default_categories`); stored, they are the session's own text.
+DEFAULT_CATEGORIES = [
+    # Translators: default category: the actors themselves (artists, SMEs, developers…).
+    N_("AI and sector players"),
+    # Translators: default category: networks, intermediaries, collaboration spaces.
+    N_("Ecosystem structure"),
+    # Translators: default category: funding, regulation, IP, infrastructure.
+    N_("Key framework conditions"),
+]
 DEFAULT_QUESTIONS = [
-    "Which gaps stand in the way of solving this challenge?",
-    "Which intervention is missing today?",
-    "What could be done about it?",
-    "What type of intervention would it take?",
+    # Translators: a standard guiding question of the reverse brainstorm (gaps in policies).
+    N_("Which gaps stand in the way of solving this challenge?"),
+    N_("Which intervention is missing today?"),
+    N_("What could be done about it?"),
+    N_("What type of intervention would it take?"),
 ]
 
 
@@ -48,6 +59,8 @@ class WorkshopSession(SessionBase, table=True):
     place: str = Field(default="", max_length=200)
     organiser: str = Field(default="", max_length=200)
     lab_date: str = Field(default="", max_length=40)
+    # The session's language: the projector's, and the report's unless another is asked for.
+    language: str = Field(default=DEFAULT_LANGUAGE, max_length=12)
     last_event_seq: int = 0
     timer_duration: int = 0
     timer_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -228,6 +241,12 @@ class ContributionPublic(ContributionBase):
 class SessionCreate(SessionBase):
     challenges: list[ChallengeIn]
     categories: list[str] | None = None
+    language: str | None = PydanticField(
+        default=None,
+        description="The session's language (e.g. `fr`): the projector's and the report's, and "
+        "the language of the default categories and questions. Default: the request's "
+        "language (Accept-Language).",
+    )
 
 
 class SessionSettingsUpdate(SQLModel):
@@ -238,12 +257,14 @@ class SessionSettingsUpdate(SQLModel):
     place: str | None = None
     organiser: str | None = None
     lab_date: str | None = None
+    language: str | None = None
 
 
 class SessionCreated(SQLModel):
     code: str
     title: str
     phase: Phase
+    language: str = DEFAULT_LANGUAGE
     facilitator_token: str
     join_url: str
     facilitator_url: str
@@ -261,6 +282,7 @@ class SessionCounts(SQLModel):
 class SessionPublic(SessionBase):
     code: str
     phase: Phase
+    language: str = DEFAULT_LANGUAGE
     challenges: list[ChallengePublic]
     categories: list[str]
     counts: SessionCounts

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.db import DbDep
 from app.errors import AppError, on_refusal
+from app.i18n import use_language
 from app.sessions import service
 from app.sessions.auth import FacilitatorPageDep, reload_actor
 from app.sessions.forms import SettingsForm
@@ -227,6 +228,10 @@ def brainstorm_remove(
 
 @router.get("/s/{code}/projector")
 def projector(request: Request, db: DbDep, actor: FacilitatorPageDep) -> Response:
-    """The second screen for the room: join details, then the phase's progress; read-only."""
-    context = projector_context(request, db, actor.session)
-    return render(request, "projector/projector.html", context, block="projector_body")
+    """The second screen for the room: join details, then the phase's progress; read-only.
+    In the session's language, whatever the facilitator's browser speaks."""
+    with use_language(actor.session.language):
+        context = projector_context(request, db, actor.session)
+        response = render(request, "projector/projector.html", context, block="projector_body")
+    response.headers["Content-Language"] = actor.session.language
+    return response

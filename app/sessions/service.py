@@ -13,6 +13,7 @@ from app import ratelimit
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, WrongPhase
+from app.i18n import current_language, gettext, is_available, use_language
 from app.limits import clean_text, clean_title
 from app.live.models import Event
 from app.live.service import record_event
@@ -51,10 +52,31 @@ def require_phase(session: WorkshopSession, allowed: Sequence[str], action: str)
         )
 
 
+def default_categories() -> list[str]:
+    """The method's three default categories in the current language."""
+    return [gettext(name) for name in DEFAULT_CATEGORIES]
+
+
+def default_questions() -> list[str]:
+    """The standard guiding questions of the reverse brainstorm in the current language."""
+    return [gettext(question) for question in DEFAULT_QUESTIONS]
+
+
+def clean_language(value: str | None) -> str:
+    """A session's language: one people can choose; the current language when not given."""
+    if value is None or not value.strip():
+        return current_language()
+    code = value.strip().lower()
+    if not is_available(code):
+        raise InvalidInput(gettext("Unknown language “%(code)s”.", code=value), field="language")
+    return code
+
+
 def clean_categories(values: Sequence[str] | None) -> list[str]:
-    """Trimmed, unique, non-empty category names; the method's three levels by default."""
+    """Trimmed, unique, non-empty category names; the method's three levels by default (in
+    the current language: a session stores them in its own)."""
     if values is None:
-        return list(DEFAULT_CATEGORIES)
+        return default_categories()
     cleaned: list[str] = []
     for value in values:
         name = clean_text(value, field="categories", label="A category name", max_chars=80)
@@ -77,7 +99,7 @@ def _clean_challenge(index: int, data: ChallengeIn) -> ChallengePublic:
         max_chars=4000,
         required=False,
     )
-    raw_questions = DEFAULT_QUESTIONS if data.questions is None else data.questions
+    raw_questions = default_questions() if data.questions is None else data.questions
     questions = [
         clean_text(q, field=f"challenges.{index}.questions", label="A question", max_chars=300)
         for q in raw_questions
@@ -130,8 +152,11 @@ def create_session(
         raise InvalidInput(
             f"At most {settings.max_challenges} challenges per session.", field="challenges"
         )
-    challenges = [_clean_challenge(i, c) for i, c in enumerate(data.challenges)]
-    categories = clean_categories(data.categories)
+    language = clean_language(data.language)
+    # Defaults are written in the session's language and are its own text from then on.
+    with use_language(language):
+        challenges = [_clean_challenge(i, c) for i, c in enumerate(data.challenges)]
+        categories = clean_categories(data.categories)
     token = new_token()
     session = WorkshopSession(
         code=_unused_code(db),
@@ -143,6 +168,7 @@ def create_session(
         place=clean_detail("place", data.place),
         organiser=clean_detail("organiser", data.organiser),
         lab_date=clean_detail("lab_date", data.lab_date),
+        language=language,
     )
     db.add(session)
     db.flush()
@@ -216,6 +242,9 @@ def update_settings(db: Session, session: WorkshopSession, data: SessionSettings
         value = getattr(data, field)
         if value is not None:
             setattr(session, field, clean_detail(field, value))
+    if data.language is not None:
+        # Stored text (categories, questions) stays as written: it is the session's own.
+        session.language = clean_language(data.language)
     if data.categories is not None:
         _replace_categories(db, session, clean_categories(data.categories))
     session.updated_at = utcnow()

@@ -202,7 +202,7 @@ def test_colour_is_never_the_only_carrier_of_meaning(
 
     ranking = fac.locator("table.ranking").first
     for row in ranking.locator("tbody tr").all():
-        expect(row.locator(".ranking__agreement")).to_have_text(re.compile(r"\d+ %"))
+        expect(row.locator(".ranking__agreement")).to_have_text(re.compile(r"\d+\s?%"))
         bars = row.locator(".level-bars__row")
         expect(bars).to_have_count(3)
         for bar in bars.all():  # each bar says its level and its count

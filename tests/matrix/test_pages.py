@@ -58,11 +58,11 @@ def test_matrix_lists_clusters_in_rank_order_with_their_figures(client: TestClie
     # 5, 5, 4: mean 4.7, median 5.0, sd 0.47 → agreement 1 − 0.47/2 = 76 %, EU chosen twice.
     cells = re.findall(r'<td class="num">([^<]*)</td>', vouchers)
     assert cells == ["4.7", "5.0", "3"]
-    assert "76 %" in vouchers and "0.47" in vouchers
+    assert "76%" in vouchers and "0.47" in vouchers
     assert "badge--level-eu" in vouchers.split("level-bars", 1)[0]
     hubs = ranking.split("Regional AI hubs", 1)[1].split("</tr>", 1)[0]
     assert re.findall(r'<td class="num">([^<]*)</td>', hubs) == ["3.0", "3.0", "3"]
-    assert "59 %" in hubs
+    assert "59%" in hubs
     # Placed by rounded mean (column) and most chosen level (row), labelled by rank and title.
     eu = matrix_row(html, "eu")
     assert "#1" in eu[4] and "Compute vouchers" in eu[4]
@@ -92,7 +92,7 @@ def test_regions_for_htmx_and_the_progress_poll(client: TestClient) -> None:
     results = client.get(url + "?region=results", headers=HX)
     assert results.status_code == 200 and "<html" not in results.text
     assert results.text.lstrip().startswith('<section id="matrix-results"')
-    assert results.headers["Vary"] == "HX-Request"
+    assert "HX-Request" in results.headers["Vary"].split(", ")
     progress = client.get(url + "?region=progress", headers=HX)
     assert progress.text.lstrip().startswith('<section id="scoring-progress"')
     poll = re.search(r'hx-get="([^"]*region=progress[^"]*)"', progress.text)

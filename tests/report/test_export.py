@@ -136,7 +136,7 @@ def test_pdf_reads_like_a_brief(client: TestClient) -> None:
         assert heading in text
     assert "Page 2 of" in text  # running footer with page numbers
     assert text.index("Regional AI hubs") < text.index("Training vouchers")
-    assert "relevance 4.5 · agreement 75 %" in text
+    assert "relevance 4.5 · agreement 75%" in text
     assert "Figure 1. Relevance × policy-level matrix" in text
     reader = PdfReader(io.BytesIO(content))
     chart_page = next(p for p in reader.pages if "Figure 1." in (p.extract_text() or ""))
