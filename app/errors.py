@@ -8,10 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 logger = logging.getLogger(__name__)
+
+OUT_OF_RANGE = (
+    "A value in this request is out of range or contains a character that is not allowed."
+)
 
 
 class ErrorDetail(BaseModel):
@@ -159,10 +164,31 @@ def install_error_handlers(app: FastAPI) -> None:
         # nobody is there to answer, and nothing went wrong on our side.
         return Response(status_code=400)
 
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold: a number beyond its integers (PostgreSQL's
+        # "integer out of range", SQLite's OverflowError) or a NUL in a field that is not
+        # cleaned as text. The request's transaction is rolled back like any refusal.
+        logger.warning(
+            "refused a value out of range on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0],
+        )
+        return error_response(request, 422, OUT_OF_RANGE)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Something went wrong on our side. Please try again.")
+        response = error_response(
+            request, 500, "Something went wrong on our side. Please try again."
+        )
+        # Starlette re-raises the error after this answer, and the server then closes the
+        # connection: say so, so that a keep-alive client does not send its next request
+        # into a closed socket (it saw a TCP reset).
+        response.headers["Connection"] = "close"
+        return response
 
 
 __all__ = [

@@ -17,7 +17,7 @@ from app.errors import install_error_handlers
 from app.live.hub import LiveHub, install_commit_hook
 from app.report.render_pdf import shutdown_helper
 from app.report.service import purge_periodically
-from app.security import SecurityMiddleware
+from app.security import InputGuard, SecurityMiddleware
 from app.templating import make_templates
 
 
@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SQLite has one writer and polls for its lock: one at a time. PostgreSQL waits on row
     # locks without polling, and writes to different sessions run in parallel.
     app.add_middleware(WriteQueue, concurrency=1 if settings.is_sqlite else 8)
+    # Before the write turn: hostile values (NUL, lone surrogates, deep JSON) never take one.
+    app.add_middleware(InputGuard)
     app.add_middleware(
         SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
     )

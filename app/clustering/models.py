@@ -6,7 +6,7 @@ from typing import Literal
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
-from app.models_base import created_at_field
+from app.models_base import DbId, created_at_field
 
 
 class Cluster(SQLModel, table=True):
@@ -39,18 +39,18 @@ class Cluster(SQLModel, table=True):
 
 
 class ClusterCreate(SQLModel):
-    challenge_id: int
+    challenge_id: DbId
     title: str
     category: str | None = None
     description: str = ""
-    contribution_ids: list[int] = []
+    contribution_ids: list[DbId] = []
 
 
 class ClusterUpdate(SQLModel):
     title: str | None = None
     category: str | None = None
     description: str | None = None
-    contribution_ids: list[int] | None = None
+    contribution_ids: list[DbId] | None = None
 
 
 class ClusterPublic(SQLModel):
@@ -77,7 +77,7 @@ class DuplicateMarked(SQLModel):
 
 
 class SuggestRequest(SQLModel):
-    challenge_id: int
+    challenge_id: DbId
     only_unclustered: bool = False
     granularity: float = 0.0
     n_clusters: int | None = None
@@ -96,5 +96,5 @@ class SuggestResponse(SQLModel):
 
 
 class MergeRequest(SQLModel):
-    source_id: int
-    target_id: int
+    source_id: DbId
+    target_id: DbId

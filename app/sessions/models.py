@@ -7,7 +7,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models_base import created_at_field
+from app.models_base import DbId, created_at_field
 from app.vocabulary import Phase
 
 DEFAULT_CATEGORIES = ["AI and sector players", "Ecosystem structure", "Key framework conditions"]
@@ -214,7 +214,7 @@ class PhasePublic(SQLModel):
 
 
 class ContributionCreate(SQLModel):
-    challenge_id: int
+    challenge_id: DbId
     text: str
     client_id: str | None = None
 

@@ -47,23 +47,37 @@ def require_phase(session: WorkshopSession, allowed: Sequence[str], action: str)
 
 
 def clean_categories(values: Sequence[str] | None) -> list[str]:
-    """Trimmed, unique, non-empty category names; the method's three levels by default."""
+    """Trimmed, unique, non-empty category names; the method's three levels by default.
+
+    The number is checked before anything else, so an over-long list costs nothing."""
     if values is None:
         return list(DEFAULT_CATEGORIES)
+    if len(values) > MAX_CATEGORIES:
+        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
     cleaned: list[str] = []
+    seen: set[str] = set()
     for value in values:
         name = clean_text(value, field="categories", label="A category name", max_chars=80)
-        if name.casefold() in (c.casefold() for c in cleaned):
+        if name.casefold() in seen:
             raise InvalidInput(f"The category “{name}” is listed twice.", field="categories")
+        seen.add(name.casefold())
         cleaned.append(name)
     if not cleaned:
         raise InvalidInput("A session needs at least one category.", field="categories")
-    if len(cleaned) > MAX_CATEGORIES:
-        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
     return cleaned
 
 
+def _check_question_count(index: int, data: ChallengeIn) -> None:
+    if data.questions is not None and len(data.questions) > MAX_QUESTIONS:
+        raise InvalidInput(
+            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
+            field=f"challenges.{index}.questions",
+        )
+
+
 def _clean_challenge(index: int, data: ChallengeIn) -> Challenge:
+    _check_question_count(index, data)
+    raw_questions = DEFAULT_QUESTIONS if data.questions is None else data.questions
     title = clean_title(data.title, field=f"challenges.{index}.title", label="A challenge title")
     description = clean_text(
         data.description,
@@ -72,17 +86,11 @@ def _clean_challenge(index: int, data: ChallengeIn) -> Challenge:
         max_chars=4000,
         required=False,
     )
-    raw_questions = DEFAULT_QUESTIONS if data.questions is None else data.questions
     questions = [
         clean_text(q, field=f"challenges.{index}.questions", label="A question", max_chars=300)
         for q in raw_questions
         if q.strip()
     ]
-    if len(questions) > MAX_QUESTIONS:
-        raise InvalidInput(
-            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
-            field=f"challenges.{index}.questions",
-        )
     return Challenge(position=index, title=title, description=description, questions=questions)
 
 
@@ -110,13 +118,18 @@ def clean_detail(field: str, value: str | None) -> str:
 def create_session(db: Session, data: SessionCreate) -> CreatedSession:
     """Create a session with its challenges; the facilitator token is returned once."""
     settings = get_settings()
-    title = clean_title(data.title)
+    # Every list is counted before any text is cleaned: an over-long list costs nothing.
     if not data.challenges:
         raise InvalidInput("A session needs at least one challenge.", field="challenges")
     if len(data.challenges) > settings.max_challenges:
         raise InvalidInput(
             f"At most {settings.max_challenges} challenges per session.", field="challenges"
         )
+    if data.categories is not None and len(data.categories) > MAX_CATEGORIES:
+        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
+    for index, challenge in enumerate(data.challenges):
+        _check_question_count(index, challenge)
+    title = clean_title(data.title)
     challenges = [_clean_challenge(i, c) for i, c in enumerate(data.challenges)]
     categories = clean_categories(data.categories)
     token = new_token()
