@@ -330,6 +330,12 @@ def add_contribution(
         text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
     )
     if actor.participant is not None:
+        # Count and insert as one step per person: the participant's row is locked until the
+        # commit on PostgreSQL, so simultaneous posts wait for each other's count (SQLite's
+        # write transactions are serialised already; FOR UPDATE is left out there).
+        db.exec(
+            select(Participant.id).where(Participant.id == actor.participant_id).with_for_update()
+        ).one()
         already = db.exec(
             select(func.count())
             .select_from(Contribution)
