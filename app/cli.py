@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import make_engine, migrate, open_session
 from app.errors import AppError
+from app.serving import uvicorn_options
 
 
 def _engine() -> Engine:
@@ -36,8 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
         log_level=args.log_level,
+        **uvicorn_options(get_settings()),
     )
     return 0
 

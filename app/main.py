@@ -3,9 +3,9 @@
 import asyncio
 import gc
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,17 +20,31 @@ from app.report.service import purge_periodically
 from app.security import InputGuard, SecurityMiddleware
 from app.templating import make_templates
 
+SECRET_PARAMETERS = {"key"}
+
+
+def redact_query(target: str) -> str:
+    """`target` (a logged path with its query) with the value of every secret parameter
+    replaced, however its name is percent-encoded (`?%6Bey=…` is `?key=…` to the app)."""
+    path, separator, query = target.partition("?")
+    if not separator:
+        return target
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            pair = f"{name}=[redacted]"
+        pairs.append(pair)
+    return f"{path}?{'&'.join(pairs)}"
+
 
 class RedactSecrets(logging.Filter):
     """Keep facilitator keys out of access logs."""
 
-    pattern = re.compile(r"(key=)[^&\s\"]+")
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, tuple):
             record.args = tuple(
-                self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args  # type: ignore[union-attr]
+                redact_query(a) if isinstance(a, str) and "?" in a else a for a in record.args
             )
         return True
 
