@@ -128,7 +128,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete finished sessions past the retention period."""
+    """Delete finished and abandoned sessions past the retention period."""
     from app.report.service import purge_once
 
     days = args.days if args.days is not None else get_settings().session_retention_days
@@ -141,7 +141,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     engine = _engine()
     codes = purge_once(engine, days)
     engine.dispose()
-    print(f"Deleted {len(codes)} finished session(s) not updated for {days} days.")
+    print(f"Deleted {len(codes)} finished or abandoned session(s) untouched for {days} days.")
     for code in codes:
         print(f"  {code}")
     return 0
@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.set_defaults(func=cmd_import)
 
-    purge = commands.add_parser("purge", help="delete finished sessions past the retention period")
+    purge = commands.add_parser(
+        "purge", help="delete finished and abandoned sessions past the retention period"
+    )
     purge.add_argument(
         "--days", type=int, help="retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)"
     )
