@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Run a policy lab live: reverse brainstorm, clustering, "
         "relevance × policy-level matrix and report.",
         lifespan=lifespan,
+        # /docs is served by app.apidocs from vendored files; ReDoc and the OAuth2 redirect
+        # page (CDN scripts, inline code) are not served.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
+    from app.apidocs import router as apidocs
     from app.clustering.api import router as clustering_api
     from app.clustering.pages import router as clustering_pages
     from app.live.api import router as live_api
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.sessions.pages import router as sessions_pages
 
     for router in (
+        apidocs,
         sessions_api,
         clustering_api,
         matrix_api,

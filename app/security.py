@@ -79,16 +79,19 @@ class SecurityMiddleware:
                 return  # the 413 has been sent; whatever the app answers is dropped
             if message["type"] == "http.response.start":
                 started = True
+                headers = list(message.get("headers", []))
                 extra = [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                     (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", CSP.encode()),
                     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
                 ]
+                # A route may send a policy of its own (/docs); every other gets the app's.
+                if not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                    extra.append((b"content-security-policy", CSP.encode()))
                 if self.https:
                     extra.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = list(message.get("headers", [])) + extra
+                message["headers"] = headers + extra
             await send(message)
 
         try:
