@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         default=None, description="When set, creating or importing sessions needs this key"
     )
     https: bool = False
+    privacy_contact: str | None = Field(
+        default=None,
+        description="Who participants contact about their data (shown on /privacy), "
+        "e.g. an e-mail address",
+    )
     forwarded_allow_ips: str | None = Field(
         default=None,
         description="Addresses of the reverse proxies whose X-Forwarded-* headers are trusted "

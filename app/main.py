@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.live.pages import router as live_pages
     from app.matrix.api import router as matrix_api
     from app.matrix.pages import router as matrix_pages
+    from app.privacy import router as privacy
     from app.report.api import router as report_api
     from app.report.pages import router as report_pages
     from app.sessions.api import router as sessions_api
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         report_api,
         report_pages,
         live_pages,
+        privacy,
     ):
         app.include_router(router)
 
