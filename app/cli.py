@@ -1,4 +1,4 @@
-"""The `policylab` command: serve, demo, migrate, export, import, purge."""
+"""The `policylab` command: serve, demo, migrate, export, import, purge, backup."""
 
 import argparse
 import json
@@ -147,6 +147,35 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump)."""
+    from app.backup import BackupRefused, backup_sqlite, pg_dump_command, sqlite_path
+
+    url = get_settings().database_url
+    try:
+        source = sqlite_path(url)
+        if source is None:
+            print(
+                "PostgreSQL is backed up with its own tool, while the server runs:",
+                file=sys.stderr,
+            )
+            print(pg_dump_command(url, args.file))
+            return 2
+        counts = backup_sqlite(source, Path(args.file))
+    except BackupRefused as exc:
+        print(f"Not backed up: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Backed up {source} to {args.file}: "
+        + ", ".join(
+            f"{counts.get(t, 0)} {t}"
+            for t in ("sessions", "participants", "contributions", "ratings")
+        )
+        + "."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="policylab", description=__doc__)
@@ -190,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=int, help="retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)"
     )
     purge.set_defaults(func=cmd_purge)
+
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", help="the copy to write (must not exist)")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 

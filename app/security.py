@@ -13,7 +13,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # The cookies that authenticate a browser (`app.sessions.auth.cookie_name`), with or without
 # the `__Host-` prefix used over HTTPS.
@@ -90,7 +90,9 @@ class SecurityMiddleware:
                 if not any(k.lower() == b"content-security-policy" for k, _ in headers):
                     extra.append((b"content-security-policy", CSP.encode()))
                 if self.https:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                    extra.append(
+                        (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+                    )
                 message["headers"] = headers + extra
             await send(message)
 

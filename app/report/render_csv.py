@@ -43,7 +43,20 @@ CONTRIBUTION_COLUMNS = [
 # OWASP's CSV-injection guidance: a cell a spreadsheet could read as a formula starts with one
 # of these (also in their full-width forms, which some spreadsheets accept, and after leading
 # blanks, which some trim).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 
 def safe_cell(value: object) -> object:
