@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -163,6 +163,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # The client left (or the body cap cut it off) while its body was being read:
         # nobody is there to answer, and nothing went wrong on our side.
         return Response(status_code=400)
+
+    @app.exception_handler(ValidationError)
+    async def _service_validation_error(request: Request, exc: ValidationError) -> Response:
+        # A request schema built inside a route from what the client sent (e.g. a cluster
+        # from an accepted suggestion) refused it: the client's input, so a 422 like any.
+        return error_response(request, 422, _validation_message(exc))  # type: ignore[arg-type]
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)

@@ -86,7 +86,7 @@ class SuggestRequest(SQLModel):
 class SuggestionPublic(SQLModel):
     title: str
     category: str | None = None
-    contribution_ids: list[int]
+    contribution_ids: list[DbId]
     terms: list[str] = []
 
 
