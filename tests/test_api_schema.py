@@ -99,7 +99,9 @@ class Lab:
 
 
 LAB = Lab()
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+# From the document itself: loading it through the app would run its start-up (and
+# migrate a database in the working directory).
+schema = schemathesis.openapi.from_dict(create_app().openapi())
 
 
 @pytest.fixture(scope="module", autouse=True)
