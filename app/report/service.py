@@ -139,7 +139,7 @@ def purge_expired(db: Session, days: int | None = None) -> list[str]:
             .where(
                 col(WorkshopSession.updated_at) < cutoff,
                 or_(
-                    WorkshopSession.phase == "report",
+                    col(WorkshopSession.phase) == "report",
                     and_(
                         col(WorkshopSession.phase).in_(ABANDONED_PHASES),
                         col(WorkshopSession.id).not_in(recently_active),
