@@ -1,4 +1,4 @@
-"""The `policylab` command: serve, demo, migrate, export, import, purge."""
+"""The `policylab` command: serve, demo, migrate, export, import, purge, backup."""
 
 import argparse
 import json
@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.db import make_engine, migrate, open_session
 from app.errors import AppError
 from app.i18n import EU_LANGUAGES, negotiate, use_language
+from app.serving import uvicorn_options
 
 
 def _engine() -> Engine:
@@ -38,8 +39,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
         log_level=args.log_level,
+        **uvicorn_options(get_settings()),
     )
     return 0
 
@@ -129,7 +130,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete finished sessions past the retention period."""
+    """Delete finished and abandoned sessions past the retention period."""
     from app.report.service import purge_once
 
     days = args.days if args.days is not None else get_settings().session_retention_days
@@ -142,9 +143,38 @@ def cmd_purge(args: argparse.Namespace) -> int:
     engine = _engine()
     codes = purge_once(engine, days)
     engine.dispose()
-    print(f"Deleted {len(codes)} finished session(s) not updated for {days} days.")
+    print(f"Deleted {len(codes)} finished or abandoned session(s) untouched for {days} days.")
     for code in codes:
         print(f"  {code}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump)."""
+    from app.backup import BackupRefused, backup_sqlite, pg_dump_command, sqlite_path
+
+    url = get_settings().database_url
+    try:
+        source = sqlite_path(url)
+        if source is None:
+            print(
+                "PostgreSQL is backed up with its own tool, while the server runs:",
+                file=sys.stderr,
+            )
+            print(pg_dump_command(url, args.file))
+            return 2
+        counts = backup_sqlite(source, Path(args.file))
+    except BackupRefused as exc:
+        print(f"Not backed up: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Backed up {source} to {args.file}: "
+        + ", ".join(
+            f"{counts.get(t, 0)} {t}"
+            for t in ("sessions", "participants", "contributions", "ratings")
+        )
+        + "."
+    )
     return 0
 
 
@@ -192,11 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.set_defaults(func=cmd_import)
 
-    purge = commands.add_parser("purge", help="delete finished sessions past the retention period")
+    purge = commands.add_parser(
+        "purge", help="delete finished and abandoned sessions past the retention period"
+    )
     purge.add_argument(
         "--days", type=int, help="retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)"
     )
     purge.set_defaults(func=cmd_purge)
+
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", help="the copy to write (must not exist)")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 

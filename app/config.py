@@ -26,6 +26,27 @@ class Settings(BaseSettings):
         default=None, description="When set, creating or importing sessions needs this key"
     )
     https: bool = False
+    privacy_contact: str | None = Field(
+        default=None,
+        description="Who participants contact about their data (shown on /privacy), "
+        "e.g. an e-mail address",
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses of the reverse proxies whose X-Forwarded-* headers are trusted "
+        "(comma-separated, or *); none by default",
+    )
+    http_header_timeout_seconds: int = Field(
+        default=10, ge=1, description="A request's headers must arrive within this time"
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this time"
+    )
+    max_connections: int = Field(
+        default=2000,
+        ge=10,
+        description="Per worker: connections (event streams included) beyond it are answered 503",
+    )
 
     contribution_max_chars: int = 500
     contributions_per_challenge: int = 30

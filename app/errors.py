@@ -17,7 +17,8 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -25,6 +26,10 @@ from app.db import open_session
 from app.i18n import gettext
 
 logger = logging.getLogger(__name__)
+
+OUT_OF_RANGE = (
+    "A value in this request is out of range or contains a character that is not allowed."
+)
 
 
 class ErrorDetail(BaseModel):
@@ -241,12 +246,37 @@ def install_error_handlers(app: FastAPI) -> None:
         # nobody is there to answer, and nothing went wrong on our side.
         return Response(status_code=400)
 
+    @app.exception_handler(ValidationError)
+    async def _service_validation_error(request: Request, exc: ValidationError) -> Response:
+        # A request schema built inside a route from what the client sent (e.g. a cluster
+        # from an accepted suggestion) refused it: the client's input, so a 422 like any.
+        return error_response(request, 422, _validation_message(exc))  # type: ignore[arg-type]
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold: a number beyond its integers (PostgreSQL's
+        # "integer out of range", SQLite's OverflowError) or a NUL in a field that is not
+        # cleaned as text. The request's transaction is rolled back like any refusal.
+        logger.warning(
+            "refused a value out of range on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0],
+        )
+        return error_response(request, 422, OUT_OF_RANGE)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(
+        response = error_response(
             request, 500, gettext("Something went wrong on our side. Please try again.")
         )
+        # Starlette re-raises the error after this answer, and the server then closes the
+        # connection: say so, so that a keep-alive client does not send its next request
+        # into a closed socket (it saw a TCP reset).
+        response.headers["Connection"] = "close"
+        return response
 
 
 __all__ = [

@@ -1,14 +1,70 @@
-"""Validation of free text against the configured limits, shared by every entry point."""
+"""Validation of free text against the configured limits, shared by every entry point.
+
+Which characters text may hold, decided once here for names, titles, descriptions, guiding
+questions, categories, title-page details, contributions and imports:
+
+- line breaks of every kind (``\\r\\n``, ``\\r``, ``\\x0b`` — Word's Shift+Enter —, ``\\x0c``,
+  ``\\x85``, U+2028, U+2029) become ``\\n``: they mean a new line, and every export can hold
+  ``\\n``;
+- other control characters (C0 except tab and newline, DEL, C1) and Unicode noncharacters
+  (U+FFFE, U+FFFF, U+FDD0–U+FDEF and their counterparts in every plane) are removed: nobody
+  types them on purpose, they are invisible, and XML-based exports (DOCX, XLSX) cannot hold
+  most of them;
+- NUL and lone surrogates (``"\\ud800"``) are refused with a readable 422: they are never
+  text, PostgreSQL cannot store them, and silently dropping them could hide a client bug.
+
+Exports apply `xml_safe` to whatever is already stored, so data written before these rules
+(or by hand) cannot break a Word or Excel file.
+"""
+
+import re
 
 from app.config import get_settings
 from app.errors import InvalidInput
+
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17)
+)
+_STRIPPED = re.compile(f"[\x01-\x08\x0e-\x1f\x7f-\x84\x86-\x9f{_NONCHARACTERS}]")
+_REFUSED = re.compile("[\x00\ud800-\udfff]")
+# What XML 1.0 cannot hold at all (its `Char` production), plus the noncharacters.
+_XML_ILLEGAL = re.compile(
+    f"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[{_NONCHARACTERS}]"
+)
+
+
+def normalise_characters(value: str, *, field: str, label: str) -> str:
+    """`value` under the character rules above; 422 naming the field for NUL or a lone
+    surrogate."""
+    found = _REFUSED.search(value)
+    if found is not None:
+        what = "a NUL character" if found.group() == "\x00" else "a broken character"
+        raise InvalidInput(
+            f"{label} contains {what}, which text cannot hold. Please retype it.", field=field
+        )
+    return _STRIPPED.sub("", _LINE_BREAKS.sub("\n", value))
+
+
+def xml_safe(value: str) -> str:
+    """`value` without the characters an XML document (DOCX, XLSX) cannot hold; line breaks
+    of other kinds become ``\\n``. For writing text that is already stored."""
+    return _XML_ILLEGAL.sub("", _LINE_BREAKS.sub("\n", value))
 
 
 def clean_text(
     value: str | None, *, field: str, label: str, max_chars: int, required: bool = True
 ) -> str:
-    """Trim `value` and check its length; the message names the field and the limit."""
-    text = (value or "").strip()
+    """Apply the character rules, trim and check the length; the message names the field and
+    the limit."""
+    raw = value or ""
+    if len(raw) > 4 * max_chars + 1000:
+        # Far beyond the limit whatever is trimmed or removed: refuse before any work.
+        raise InvalidInput(
+            f"{label} is too long: {len(raw)} characters, at most {max_chars} allowed.",
+            field=field,
+        )
+    text = normalise_characters(raw, field=field, label=label).strip()
     if required and not text:
         raise InvalidInput(f"{label} cannot be empty.", field=field)
     if len(text) > max_chars:

@@ -3,14 +3,15 @@
 import asyncio
 import gc
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from app import apidocs, privacy
 from app.clustering import api as clustering_api
 from app.clustering import pages as clustering_pages
 from app.clustering import pages_assistant as clustering_assistant
@@ -32,24 +33,38 @@ from app.report import api as report_api
 from app.report import pages as report_pages
 from app.report.render_pdf import shutdown_helper
 from app.report.service import purge_periodically
-from app.security import SecurityMiddleware
+from app.security import InputGuard, SecurityMiddleware
 from app.sessions import api as sessions_api
 from app.sessions import pages as sessions_pages
 from app.sessions import pages_facilitator as sessions_facilitator
 from app.sessions import pages_participant as sessions_participant
 from app.templating import make_templates
 
+SECRET_PARAMETERS = {"key"}
+
+
+def redact_query(target: str) -> str:
+    """`target` (a logged path with its query) with the value of every secret parameter
+    replaced, however its name is percent-encoded (`?%6Bey=…` is `?key=…` to the app)."""
+    path, separator, query = target.partition("?")
+    if not separator:
+        return target
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            pair = f"{name}=[redacted]"
+        pairs.append(pair)
+    return f"{path}?{'&'.join(pairs)}"
+
 
 class RedactSecrets(logging.Filter):
     """Keep facilitator keys out of access logs."""
 
-    pattern = re.compile(r"(key=)[^&\s\"]+")
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, tuple):
             record.args = tuple(
-                self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args  # type: ignore[union-attr]
+                redact_query(a) if isinstance(a, str) and "?" in a else a for a in record.args
             )
         return True
 
@@ -91,6 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Run a policy lab live: reverse brainstorm, clustering, "
         "relevance × policy-level matrix and report.",
         lifespan=lifespan,
+        # /docs is served by app.apidocs from vendored files; ReDoc and the OAuth2 redirect
+        # page (CDN scripts, inline code) are not served.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -101,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SQLite has one writer and polls for its lock: one at a time. PostgreSQL waits on row
     # locks without polling, and writes to different sessions run in parallel.
     app.add_middleware(WriteQueue, concurrency=1 if settings.is_sqlite else 8)
+    # Before the write turn: hostile values (NUL, lone surrogates, deep JSON) never take one.
+    app.add_middleware(InputGuard)
     app.add_middleware(
         SecurityMiddleware, https=settings.https, max_body=settings.max_request_bytes
     )
@@ -110,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
     for router in (
+        apidocs.router,
         sessions_api.router,
         clustering_api.router,
         matrix_api.router,
@@ -124,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         report_pages.router,
         live_pages.router,
         language_router,
+        privacy.router,
     ):
         app.include_router(router)
 

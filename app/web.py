@@ -15,6 +15,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.datastructures import FormData
 
 from app.errors import toast_headers
+from app.models_base import DB_INT_MAX
 
 
 async def read_form(request: Request) -> FormData:
@@ -37,11 +38,13 @@ def form_flag(form: FormData, name: str) -> bool:
 
 
 def parse_int(value: str | None) -> int | None:
-    """An integer from a query or form value, or None when it is not one."""
+    """An integer a database column can hold, from a query or form value; None when it is
+    not one."""
     try:
-        return int(value) if value is not None and value.strip() else None
+        number = int(value) if value is not None and value.strip() else None
     except ValueError:
         return None
+    return number if number is not None and abs(number) <= DB_INT_MAX else None
 
 
 def parse_float(value: str | None) -> float | None:

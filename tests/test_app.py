@@ -152,7 +152,11 @@ def test_the_body_cap_counts_every_chunk() -> None:
             "raw_path": b"/",
             "root_path": "",
             "query_string": b"",
-            "headers": [(b"host", b"testserver"), (b"transfer-encoding", b"chunked")],
+            "headers": [
+                (b"host", b"testserver"),
+                (b"origin", b"http://testserver"),
+                (b"transfer-encoding", b"chunked"),
+            ],
             "client": ("127.0.0.1", 5000),
             "server": ("testserver", 80),
         }

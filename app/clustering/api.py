@@ -21,6 +21,7 @@ from app.clustering.models import (
 )
 from app.db import DbDep
 from app.errors import API_ERRORS
+from app.models_base import PathId
 from app.sessions.auth import Actor, ActorDep, FacilitatorDep
 
 router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["clusters"], responses=API_ERRORS)
@@ -51,14 +52,14 @@ def create_cluster(data: ClusterCreate, actor: FacilitatorDep, db: DbDep) -> Clu
 
 @router.patch("/clusters/{cluster_id}", response_model=ClusterPublic)
 def update_cluster(
-    cluster_id: int, data: ClusterUpdate, actor: FacilitatorDep, db: DbDep
+    cluster_id: PathId, data: ClusterUpdate, actor: FacilitatorDep, db: DbDep
 ) -> ClusterPublic:
     """Change a cluster's title, category, description or contributions."""
     return _public(db, actor, service.update_cluster(db, actor, cluster_id, data))
 
 
 @router.delete("/clusters/{cluster_id}", status_code=204)
-def delete_cluster(cluster_id: int, actor: FacilitatorDep, db: DbDep) -> Response:
+def delete_cluster(cluster_id: PathId, actor: FacilitatorDep, db: DbDep) -> Response:
     """Delete a cluster; its contributions become unclustered."""
     service.delete_cluster(db, actor, cluster_id)
     return Response(status_code=204)
@@ -95,7 +96,7 @@ def accept_suggestions(
 
 @router.post("/contributions/{contribution_id}/move", response_model=ContributionMoved)
 def move_contribution(
-    contribution_id: int, data: MoveRequest, actor: FacilitatorDep, db: DbDep
+    contribution_id: PathId, data: MoveRequest, actor: FacilitatorDep, db: DbDep
 ) -> ContributionMoved:
     """Put a contribution into a cluster (at a position), or back among the unclustered."""
     contribution = service.move_contribution(
@@ -106,7 +107,7 @@ def move_contribution(
 
 @router.post("/contributions/{contribution_id}/duplicate", response_model=DuplicateMarked)
 def mark_duplicate(
-    contribution_id: int, data: DuplicateRequest, actor: FacilitatorDep, db: DbDep
+    contribution_id: PathId, data: DuplicateRequest, actor: FacilitatorDep, db: DbDep
 ) -> DuplicateMarked:
     """Mark a contribution as a duplicate of another; both texts stay for the report."""
     duplicate = service.mark_duplicate(db, actor, contribution_id, data.original_id)

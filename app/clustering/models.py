@@ -6,7 +6,7 @@ from typing import Literal
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
-from app.models_base import created_at_field
+from app.models_base import DbId, created_at_field
 
 
 class ClusterBase(SQLModel):
@@ -46,16 +46,17 @@ class Cluster(ClusterBase, table=True):
 
 
 class ClusterCreate(ClusterBase):
+    challenge_id: DbId
     category: str | None = None  # type: ignore[assignment]  # none: the first category
     description: str = ""
-    contribution_ids: list[int] = []
+    contribution_ids: list[DbId] = []
 
 
 class ClusterUpdate(SQLModel):
     title: str | None = None
     category: str | None = None
     description: str | None = None
-    contribution_ids: list[int] | None = None
+    contribution_ids: list[DbId] | None = None
 
 
 class ClusterPublic(ClusterBase):
@@ -78,7 +79,7 @@ class DuplicateMarked(SQLModel):
 
 
 class SuggestRequest(SQLModel):
-    challenge_id: int
+    challenge_id: DbId
     only_unclustered: bool = False
     granularity: float = 0.0
     n_clusters: int | None = None
@@ -93,7 +94,7 @@ class SuggestionPublic(SQLModel):
         default=None,
         description="How sure the category suggestion is (0–1), also when none is suggested.",
     )
-    contribution_ids: list[int]
+    contribution_ids: list[DbId]
     terms: list[str] = []
 
 
@@ -133,5 +134,5 @@ class DuplicateRequest(SQLModel):
 
 
 class MergeRequest(SQLModel):
-    source_id: int
-    target_id: int
+    source_id: DbId
+    target_id: DbId

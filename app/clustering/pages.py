@@ -18,6 +18,7 @@ from app.clustering.models import Cluster, ClusterCreate, ClusterUpdate
 from app.clustering.views import board_context, clusters_context
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, on_refusal
+from app.models_base import DB_INT_MAX, FormId, PathId, QueryId
 from app.sessions import service as sessions_service
 from app.sessions.auth import Actor, FacilitatorPageDep, ParticipantPageDep, reload_actor
 from app.sessions.models import Contribution
@@ -39,7 +40,7 @@ def optional_id(value: str, field_name: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not value.isdigit() or not 1 <= int(value) <= DB_INT_MAX:
         raise InvalidInput(f"“{value}” is not a valid choice.", field=field_name)
     return int(value)
 
@@ -49,7 +50,7 @@ def clustering_page(
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
-    challenge: int | None = None,
+    challenge: QueryId = None,
     region: str | None = None,
     seen: int | None = None,
 ) -> Response:
@@ -119,7 +120,7 @@ def create_cluster(
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
-    challenge: Annotated[int, Form()],
+    challenge: FormId,
     title: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
@@ -149,7 +150,7 @@ def merge_clusters(
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
-    source_id: Annotated[int, Form()],
+    source_id: FormId,
     target_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Merge one cluster into another; every contribution is kept."""
@@ -170,7 +171,7 @@ def merge_clusters(
 
 @router.post("/s/{code}/facilitate/clustering/clusters/{cluster_id}")
 def edit_cluster(
-    cluster_id: int,
+    cluster_id: PathId,
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
@@ -200,7 +201,7 @@ def edit_cluster(
 
 @router.post("/s/{code}/facilitate/clustering/clusters/{cluster_id}/delete")
 def delete_cluster(
-    cluster_id: int, request: Request, db: DbDep, actor: FacilitatorPageDep
+    cluster_id: PathId, request: Request, db: DbDep, actor: FacilitatorPageDep
 ) -> Response:
     """Delete a cluster; its contributions go back to the unclustered inbox."""
     cluster = service.get_cluster(db, actor.session, cluster_id)
@@ -257,7 +258,7 @@ def drop_contribution(
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
-    contribution_id: Annotated[int, Form()],
+    contribution_id: FormId,
     cluster_id: Annotated[str, Form()] = "",
     position: Annotated[str, Form()] = "",
 ) -> Response:

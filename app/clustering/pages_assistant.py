@@ -15,6 +15,7 @@ from app.clustering.service import SuggestionsRefused
 from app.clustering.views import Preview, PreviewSuggestion, board_context
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, on_refusal
+from app.models_base import FormId, RequiredQueryId
 from app.sessions.auth import Actor, FacilitatorPageDep, reload_actor
 from app.web import board_status, is_htmx, parse_float, render
 
@@ -103,7 +104,7 @@ def suggest(
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
-    challenge: int,
+    challenge: RequiredQueryId,
     scope: str = "unclustered",
     granularity: str = "0",
 ) -> Response:
@@ -136,7 +137,7 @@ def suggest(
 
 
 def preview_form(
-    challenge: Annotated[int, Form()],
+    challenge: FormId,
     scope: Annotated[str, Form()] = "unclustered",
     granularity: Annotated[str, Form()] = "0",
     take_from_clusters: Annotated[str, Form()] = "",

@@ -44,7 +44,7 @@ from app.live.hub import RETRY_MS, LiveEvent, LiveHub
 from app.live.stream import event_stream
 from app.live.timer import MAX_SECONDS, control_timer, iso
 from app.live.views import timer_card_context
-from app.models_base import utcnow
+from app.models_base import QueryId, utcnow
 from app.sessions import service
 from app.sessions.auth import (
     PARTICIPANT,
@@ -355,7 +355,7 @@ def live_page_stream(
     actor: ActorDep,
     view: str = PARTICIPANT_VIEW,
     phase: str = "",
-    challenge: int | None = None,
+    challenge: QueryId = None,
 ) -> EventSourceResponse:
     """The live stream of one page (server-sent events of HTML fragments)."""
     session = actor.session

@@ -6,13 +6,14 @@ from app.db import DbDep
 from app.errors import API_ERRORS
 from app.matrix import service
 from app.matrix.models import MatrixPublic, MatrixRowPublic, RatingIn, RatingPublic
+from app.models_base import PathId
 from app.sessions.auth import ActorDep
 
 router = APIRouter(prefix="/api/v1/sessions/{code}", tags=["matrix"], responses=API_ERRORS)
 
 
 @router.put("/clusters/{cluster_id}/rating", response_model=RatingPublic)
-def rate_cluster(cluster_id: int, data: RatingIn, actor: ActorDep, db: DbDep) -> RatingPublic:
+def rate_cluster(cluster_id: PathId, data: RatingIn, actor: ActorDep, db: DbDep) -> RatingPublic:
     """Score a cluster: relevance 1–5 and a policy level; a second PUT replaces the first."""
     return RatingPublic.model_validate(service.rate(db, actor, cluster_id, data))
 

@@ -18,6 +18,7 @@ from app.errors import AppError, InvalidInput, WrongPhase, on_refusal
 from app.matrix import service
 from app.matrix.models import RatingIn
 from app.matrix.views import matrix_context, score_card, scoring_progress_context
+from app.models_base import PathId
 from app.sessions.auth import FacilitatorPageDep, ParticipantPageDep, reload_actor
 from app.sessions.views import participant_context
 from app.web import FormDep, form_text, is_htmx, parse_int, render, toast
@@ -61,7 +62,7 @@ def rating_input(relevance: str, policy_level: str) -> RatingIn:
 
 @router.post("/s/{code}/clusters/{cluster_id}/rating")
 def rate(
-    cluster_id: int, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
+    cluster_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
 ) -> Response:
     """Save this participant's score of one cluster (a second save replaces it)."""
     relevance = form_text(form, "relevance")

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
@@ -24,30 +26,42 @@ MAX_SD = 2.0
 
 
 def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
-    """Store this participant's score of a cluster, replacing an earlier one."""
+    """Store this participant's score of a cluster, replacing an earlier one.
+
+    One statement inserts or replaces (an upsert on the one-rating-per-person-and-cluster
+    constraint), so simultaneous first ratings by one person — a double tap, a retry, two
+    tabs — end as one rating and never as a unique-constraint error.
+    """
     require_participant(actor)
     session = actor.session
     cluster = get_cluster(db, session, cluster_id)
     require_phase(session, ["scoring"], "Scoring")
+    now = utcnow()
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Rating).values(
+        session_id=session.id,
+        cluster_id=cluster.id,
+        participant_id=actor.participant_id,
+        relevance=data.relevance,
+        policy_level=data.policy_level.value,
+        created_at=now,
+        updated_at=now,
+    )
+    db.execute(
+        statement.on_conflict_do_update(
+            index_elements=["cluster_id", "participant_id"],
+            set_={
+                "relevance": statement.excluded.relevance,
+                "policy_level": statement.excluded.policy_level,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
     rating = db.exec(
-        select(Rating).where(
-            Rating.cluster_id == cluster.id, Rating.participant_id == actor.participant_id
-        )
-    ).first()
-    if rating is None:
-        rating = Rating(
-            session_id=session.id,  # type: ignore[arg-type]
-            cluster_id=cluster.id,  # type: ignore[arg-type]
-            participant_id=actor.participant_id,  # type: ignore[arg-type]
-            relevance=data.relevance,
-            policy_level=data.policy_level.value,
-        )
-    else:
-        rating.relevance = data.relevance
-        rating.policy_level = data.policy_level.value
-        rating.updated_at = utcnow()
-    db.add(rating)
-    db.flush()
+        select(Rating)
+        .where(Rating.cluster_id == cluster.id, Rating.participant_id == actor.participant_id)
+        .execution_options(populate_existing=True)
+    ).one()
     record_event(
         db, session, "rating_changed", cluster_id=cluster.id, challenge_id=cluster.challenge_id
     )

@@ -11,7 +11,7 @@ from app.config import get_settings
 from app.errors import InvalidInput
 from app.limits import clean_description, clean_text, clean_title
 from app.matrix.models import Rating
-from app.models_base import utcnow
+from app.models_base import DbId, DbInt, utcnow
 from app.report.render_json import KIND, SCHEMA_VERSION
 from app.sessions.auth import hash_token, new_token
 from app.sessions.models import (
@@ -20,7 +20,7 @@ from app.sessions.models import (
     Participant,
     SessionCreate,
 )
-from app.sessions.service import CreatedSession, create_session
+from app.sessions.service import MAX_CATEGORIES, MAX_QUESTIONS, CreatedSession, create_session
 from app.vocabulary import PHASES, PolicyLevel
 
 NOT_AN_EXPORT = "This file is not a Policy Lab JSON export"
@@ -43,46 +43,46 @@ class ArchiveSession(_Item):
 
 
 class ArchiveChallenge(_Item):
-    id: int
-    position: int = 0
+    id: DbId
+    position: DbInt = 0
     title: str
     description: str = ""
     questions: list[str] = []
 
 
 class ArchiveParticipant(_Item):
-    id: int
+    id: DbId
     name: str | None = None
     joined_at: datetime | None = None
 
 
 class ArchiveCluster(_Item):
-    id: int
-    challenge_id: int
+    id: DbId
+    challenge_id: DbId
     title: str
     description: str = ""
     category: str = ""
-    position: int = 0
+    position: DbInt = 0
     origin: Literal["manual", "suggested"] = "manual"
     suggested_title: str | None = None
-    suggested_contribution_ids: list[int] | None = None
+    suggested_contribution_ids: list[DbId] | None = None
     accepted_at: datetime | None = None
 
 
 class ArchiveContribution(_Item):
-    id: int
-    challenge_id: int
-    cluster_id: int | None = None
-    participant_id: int | None = None
+    id: DbId
+    challenge_id: DbId
+    cluster_id: DbId | None = None
+    participant_id: DbId | None = None
     text: str
-    position: int = 0
-    duplicate_of_id: int | None = None
+    position: DbInt = 0
+    duplicate_of_id: DbId | None = None
     created_at: datetime | None = None
 
 
 class ArchiveRating(_Item):
-    cluster_id: int
-    participant_id: int
+    cluster_id: DbId
+    participant_id: DbId
     relevance: int = Field(ge=1, le=5)
     policy_level: PolicyLevel
 
@@ -180,6 +180,27 @@ def _check_references(archive: Archive) -> None:
         raise InvalidInput(f"Unknown phase “{archive.session.phase}” in the export.")
 
 
+def _check_counts(archive: Archive) -> None:
+    """The limits a new session has, checked on the counts before any text is cleaned."""
+    settings = get_settings()
+    if len(archive.challenges) > settings.max_challenges:
+        raise InvalidInput(
+            f"The export has {len(archive.challenges)} challenges; this server allows at most "
+            f"{settings.max_challenges} per session."
+        )
+    categories = archive.session.categories
+    if categories is not None and len(categories) > MAX_CATEGORIES:
+        raise InvalidInput(
+            f"The export has {len(categories)} categories; at most {MAX_CATEGORIES} are allowed."
+        )
+    for challenge in archive.challenges:
+        if len(challenge.questions) > MAX_QUESTIONS:
+            raise InvalidInput(
+                f"Challenge {challenge.id} has {len(challenge.questions)} guiding questions; at "
+                f"most {MAX_QUESTIONS} are allowed."
+            )
+
+
 def restore(db: Session, data: Any) -> CreatedSession:
     """Create a new session with the archive's content; nothing is written if it is refused.
 
@@ -187,6 +208,7 @@ def restore(db: Session, data: Any) -> CreatedSession:
     import all-or-nothing.
     """
     archive = parse(data)
+    _check_counts(archive)
     _check_references(archive)
     settings = get_settings()
     texts = {
@@ -210,6 +232,27 @@ def restore(db: Session, data: Any) -> CreatedSession:
     }
     titles = {c.id: clean_title(c.title, label=f"Cluster {c.id}'s title") for c in archive.clusters}
     descriptions = {c.id: clean_description(c.description) for c in archive.clusters}
+    filed_under = {
+        c.id: clean_text(
+            c.category,
+            field="clusters",
+            label=f"Cluster {c.id}'s category",
+            max_chars=200,
+            required=False,
+        )
+        for c in archive.clusters
+    }
+    suggested_titles = {
+        c.id: clean_text(
+            c.suggested_title,
+            field="clusters",
+            label=f"Cluster {c.id}'s suggested title",
+            max_chars=200,
+            required=False,
+        )
+        or None
+        for c in archive.clusters
+    }
 
     meta = archive.session
     ordered = sorted(archive.challenges, key=lambda c: (c.position, c.id))
@@ -252,10 +295,10 @@ def restore(db: Session, data: Any) -> CreatedSession:
             challenge_id=challenge_ids[c.challenge_id],  # type: ignore[arg-type]
             title=titles[c.id],
             description=descriptions[c.id],
-            category=c.category,
+            category=filed_under[c.id],
             position=c.position,
             origin=c.origin,
-            suggested_title=c.suggested_title,
+            suggested_title=suggested_titles[c.id],
             accepted_at=c.accepted_at,
         )
         for c in sorted(archive.clusters, key=lambda c: c.id)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
 from app.i18n import format_date, format_number, format_pct
+from app.limits import xml_safe
 from app.matrix.models import Rating
 from app.matrix.service import MAX_SD, MatrixRow, matrix_rows
 from app.models_base import utcnow
@@ -473,7 +474,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
             for s in sections
         ],
     )
-    return Report(
+    report = Report(
         code=session.code,
         title=session.title,
         phase=session.phase,
@@ -508,6 +509,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
         participation=participation,
         provenance=provenance,
     )
+    return strip_unwritable(report)
 
 
 def _by_category(ranked: list[Recommendation], categories: list[str]) -> list[CategorySection]:
@@ -609,3 +611,29 @@ def level_distribution(rec: Recommendation) -> str:
         f"{LEVEL_LABELS[level]} {rec.policy_levels.get(level, 0)}"
         for level in reversed(POLICY_LEVELS)
     )
+
+
+def strip_unwritable(report: Report) -> Report:
+    """The report with every text made writable in every format (`app.limits.xml_safe`):
+    text stored before today's input rules, or by hand, may hold control characters that a
+    Word or Excel file cannot contain. Changes the report in place; returns it."""
+    seen: set[int] = set()
+    pending: list[object] = [report]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        for name in item.__slots__:  # type: ignore[attr-defined]
+            value = getattr(item, name)
+            if isinstance(value, str):
+                setattr(item, name, xml_safe(value))
+            elif isinstance(value, list):
+                for index, element in enumerate(value):
+                    if isinstance(element, str):
+                        value[index] = xml_safe(element)
+                    elif hasattr(element, "__slots__"):
+                        pending.append(element)
+            elif hasattr(value, "__slots__"):
+                pending.append(value)
+    return report

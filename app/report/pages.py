@@ -10,7 +10,7 @@ from app.report.chart import chart_svg
 from app.report.model import build_report
 from app.report.render_pdf import warm_helper
 from app.sessions import service as sessions
-from app.sessions.auth import Actor, FacilitatorPageDep, cookie_name, normalise_code
+from app.sessions.auth import Actor, FacilitatorPageDep, clear_auth_cookie, normalise_code
 from app.web import FormDep, form_text, no_store, render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -86,5 +86,5 @@ def delete_session(
     code = session.code
     sessions.delete_session(db, session)
     response = see_other(request, f"/?deleted={code}")
-    response.delete_cookie(cookie_name(code), path="/")
+    clear_auth_cookie(response, code)
     return response

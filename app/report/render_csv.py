@@ -40,17 +40,33 @@ CONTRIBUTION_COLUMNS = [
     "recommendation",
     "duplicate_of_id",
 ]
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+# OWASP's CSV-injection guidance: a cell a spreadsheet could read as a formula starts with one
+# of these (also in their full-width forms, which some spreadsheets accept, and after leading
+# blanks, which some trim).
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 
 def safe_cell(value: object) -> object:
-    """Text that a spreadsheet will not run as a formula (CSV injection)."""
+    """Text that a spreadsheet will not run as a formula (CSV injection): prefixed with a
+    single quote when it starts, or starts after blanks, like a formula. Numbers stay numbers."""
     if not isinstance(value, str) or not value:
         return value
-    risky = value.startswith(FORMULA_STARTS) or (
-        value.startswith("-") and len(value) > 1 and not value[1].isspace()
-    )
-    return "'" + value if risky else value
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _round(value: float | None, digits: int = 3) -> float | str:

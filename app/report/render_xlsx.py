@@ -7,6 +7,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -68,8 +69,11 @@ CONTRIBUTION_COLUMNS: Columns = [
 def _cell(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None) -> Any:
     """The value as written: plain where openpyxl's defaults are right (fast), else a cell."""
     if isinstance(value, str):
+        # The report's text is writable already (`strip_unwritable`); openpyxl's own rule is
+        # applied again so that no text can make the workbook fail to save.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
         if not value.startswith("="):
-            return value
+            return value  # stored as a string cell: a spreadsheet never runs it
         # openpyxl takes a string starting with “=” for a formula: participants' text never is.
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
@@ -209,7 +213,7 @@ def render_xlsx(report: Report) -> bytes:
         [("Scope", 36, None), ("Figure", 34, None), ("Value", 10, None)],
         figures,
     )
-    workbook.properties.title = report.title
+    workbook.properties.title = ILLEGAL_CHARACTERS_RE.sub("", report.title)
     workbook.properties.subject = "Policy lab report"
     workbook.properties.creator = "Policy Lab"
     buffer = io.BytesIO()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
 from app import ratelimit
@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db import open_session
 from app.errors import InvalidInput
 from app.i18n import use_language
+from app.live.models import Event
 from app.models_base import utcnow
 from app.ratelimit import Caller
 from app.report.archive import restore
@@ -125,9 +126,18 @@ def import_session(db: Session, data: Any, caller: Caller | None = None) -> Crea
 # --- retention ----------------------------------------------------------------------------
 
 
-def purge_expired(db: Session, days: int | None = None) -> list[str]:
-    """Delete finished sessions (phase `report`) not updated for `days` days; their codes.
+# Sessions that never got past these phases and saw no activity for the retention period
+# were abandoned (a test, a lab that was called off): they go too.
+ABANDONED_PHASES = ("setup", "brainstorm")
 
+
+def purge_expired(db: Session, days: int | None = None) -> list[str]:
+    """Delete sessions past the retention period; their codes.
+
+    Finished sessions (phase `report`) go when not updated for `days` days; abandoned ones
+    (`setup` or `brainstorm`) when neither the session nor anything in it (no event: no
+    contribution, no participant joining, no change) was touched for `days` days. Sessions in
+    clustering or scoring are kept: their work is half done, and someone may come back to it.
     `days` defaults to the `session_retention_days` setting; with neither, nothing is deleted.
     """
     if days is None:
@@ -135,11 +145,21 @@ def purge_expired(db: Session, days: int | None = None) -> list[str]:
     if days is None:
         return []
     cutoff = utcnow() - timedelta(days=days)
+    recently_active = select(Event.session_id).where(col(Event.created_at) >= cutoff)
     expired = list(
         db.exec(
-            select(WorkshopSession).where(
-                WorkshopSession.phase == "report", col(WorkshopSession.updated_at) < cutoff
+            select(WorkshopSession)
+            .where(
+                col(WorkshopSession.updated_at) < cutoff,
+                or_(
+                    col(WorkshopSession.phase) == "report",
+                    and_(
+                        col(WorkshopSession.phase).in_(ABANDONED_PHASES),
+                        col(WorkshopSession.id).not_in(recently_active),
+                    ),
+                ),
             )
+            .order_by(col(WorkshopSession.id))
         )
     )
     for session in expired:

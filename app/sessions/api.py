@@ -5,6 +5,7 @@ from sqlmodel import Session
 
 from app.db import DbDep
 from app.errors import API_ERRORS
+from app.models_base import PathId
 from app.ratelimit import CallerDep
 from app.sessions import service
 from app.sessions.auth import ActorDep, FacilitatorDep, OrganiserDep, WorkshopDep
@@ -135,7 +136,7 @@ def list_contributions(
 
 @router.patch("/sessions/{code}/contributions/{contribution_id}", response_model=ContributionPublic)
 def edit_contribution(
-    contribution_id: int, data: ContributionUpdate, actor: ActorDep, db: DbDep
+    contribution_id: PathId, data: ContributionUpdate, actor: ActorDep, db: DbDep
 ) -> ContributionPublic:
     """Rewrite a contribution (its author during the brainstorm, or the facilitator)."""
     contribution = service.edit_contribution(db, actor, contribution_id, data.text)
@@ -144,7 +145,7 @@ def edit_contribution(
 
 
 @router.delete("/sessions/{code}/contributions/{contribution_id}", status_code=204)
-def remove_contribution(contribution_id: int, actor: ActorDep, db: DbDep) -> Response:
+def remove_contribution(contribution_id: PathId, actor: ActorDep, db: DbDep) -> Response:
     """Remove a contribution (its author during the brainstorm, or the facilitator)."""
     service.remove_contribution(db, actor, contribution_id)
     return Response(status_code=204)

@@ -46,8 +46,13 @@ def normalise_code(code: str) -> str:
 
 
 def cookie_name(code: str) -> str:
-    """One cookie per session, so one browser can facilitate one lab and join another."""
-    return f"policylab_{normalise_code(code)}"
+    """One cookie per session, so one browser can facilitate one lab and join another.
+
+    Over HTTPS the name carries the `__Host-` prefix: browsers then accept the cookie only
+    when it is Secure, for the whole site and from this very host, so a sibling subdomain
+    cannot plant or overwrite it."""
+    prefix = "__Host-policylab_" if get_settings().https else "policylab_"
+    return f"{prefix}{normalise_code(code)}"
 
 
 @dataclass
@@ -301,4 +306,12 @@ def set_auth_cookie(response: Response, code: str, token: str) -> None:
         samesite="lax",
         secure=get_settings().https,
         path="/",
+    )
+
+
+def clear_auth_cookie(response: Response, code: str) -> None:
+    """Forget the session's token in this browser (same attributes as when it was set, or
+    the browser ignores a `__Host-` cookie's deletion)."""
+    response.delete_cookie(
+        cookie_name(code), path="/", secure=get_settings().https, httponly=True, samesite="lax"
     )

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from app.i18n import DEFAULT_LANGUAGE, N_
-from app.models_base import created_at_field
+from app.models_base import DbId, created_at_field
 from app.vocabulary import Phase
 
 # The method's defaults, stored in a new session in the language it is created in
@@ -207,6 +207,7 @@ class Contribution(ContributionBase, table=True):
 
 
 class ContributionCreate(ContributionBase):
+    challenge_id: DbId
     client_id: str | None = None
 
 

@@ -38,8 +38,10 @@ CREATED_SECONDS = 15 * 60
 
 
 def created_cookie(code: str) -> str:
-    """A short-lived marker: the facilitator link is shown once, right after creation."""
-    return CREATED_COOKIE.format(code=normalise_code(code))
+    """A short-lived marker: the facilitator link is shown once, right after creation.
+    Over HTTPS it is `__Secure-` (its own path rules out `__Host-`)."""
+    name = CREATED_COOKIE.format(code=normalise_code(code))
+    return f"__Secure-{name}" if get_settings().https else name
 
 
 # --- landing and creating --------------------------------------------------------------------

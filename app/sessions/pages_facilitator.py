@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.db import DbDep
 from app.errors import AppError, on_refusal
 from app.i18n import use_language
+from app.models_base import PathId
 from app.sessions import service
 from app.sessions.auth import FacilitatorPageDep, reload_actor
 from app.sessions.forms import SettingsForm
@@ -163,7 +164,7 @@ def brainstorm_page(
 
 @router.post("/s/{code}/facilitate/brainstorm/contributions/{contribution_id}/edit")
 def brainstorm_edit(
-    contribution_id: int,
+    contribution_id: PathId,
     request: Request,
     db: DbDep,
     actor: FacilitatorPageDep,
@@ -203,7 +204,7 @@ def brainstorm_edit(
 
 @router.post("/s/{code}/facilitate/brainstorm/contributions/{contribution_id}/remove")
 def brainstorm_remove(
-    contribution_id: int, request: Request, db: DbDep, actor: FacilitatorPageDep
+    contribution_id: PathId, request: Request, db: DbDep, actor: FacilitatorPageDep
 ) -> Response:
     """Remove an inappropriate contribution (the page asks for confirmation first)."""
     contribution = service.get_contribution(db, actor.session, contribution_id)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, NotFound, on_refusal
+from app.models_base import PathId
 from app.ratelimit import CallerDep
 from app.sessions import service
 from app.sessions.auth import (
@@ -252,7 +253,7 @@ def _item(
 
 @router.get("/s/{code}/contributions/{contribution_id}")
 def show_contribution(
-    contribution_id: int, request: Request, db: DbDep, actor: ParticipantPageDep
+    contribution_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep
 ) -> Response:
     """One of my contributions (htmx: its list item, e.g. after “Cancel”)."""
     contribution = service.get_own_contribution(db, actor, contribution_id)
@@ -264,7 +265,7 @@ def show_contribution(
 
 @router.get("/s/{code}/contributions/{contribution_id}/edit")
 def edit_contribution_form(
-    contribution_id: int, request: Request, db: DbDep, actor: ParticipantPageDep
+    contribution_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep
 ) -> Response:
     """The edit form of one of my contributions, in place."""
     contribution = service.get_own_contribution(db, actor, contribution_id)
@@ -279,7 +280,7 @@ def edit_contribution_form(
 
 @router.post("/s/{code}/contributions/{contribution_id}/edit")
 def edit_contribution(
-    contribution_id: int, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
+    contribution_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
 ) -> Response:
     """Save the rewritten text (while the brainstorm is open)."""
     text = form_text(form, "text")
@@ -307,7 +308,7 @@ def edit_contribution(
 
 @router.post("/s/{code}/contributions/{contribution_id}/delete")
 def delete_contribution(
-    contribution_id: int, request: Request, db: DbDep, actor: ParticipantPageDep
+    contribution_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep
 ) -> Response:
     """Delete one of my contributions (while the brainstorm is open)."""
     challenge_id = service.get_own_contribution(db, actor, contribution_id).challenge_id

@@ -77,20 +77,31 @@ def clean_categories(values: Sequence[str] | None) -> list[str]:
     the current language: a session stores them in its own)."""
     if values is None:
         return default_categories()
+    if len(values) > MAX_CATEGORIES:
+        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
     cleaned: list[str] = []
+    seen: set[str] = set()
     for value in values:
         name = clean_text(value, field="categories", label="A category name", max_chars=80)
-        if name.casefold() in (c.casefold() for c in cleaned):
+        if name.casefold() in seen:
             raise InvalidInput(f"The category “{name}” is listed twice.", field="categories")
+        seen.add(name.casefold())
         cleaned.append(name)
     if not cleaned:
         raise InvalidInput("A session needs at least one category.", field="categories")
-    if len(cleaned) > MAX_CATEGORIES:
-        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
     return cleaned
 
 
+def _check_question_count(index: int, data: ChallengeIn) -> None:
+    if data.questions is not None and len(data.questions) > MAX_QUESTIONS:
+        raise InvalidInput(
+            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
+            field=f"challenges.{index}.questions",
+        )
+
+
 def _clean_challenge(index: int, data: ChallengeIn) -> ChallengePublic:
+    _check_question_count(index, data)
     title = clean_title(data.title, field=f"challenges.{index}.title", label="A challenge title")
     description = clean_text(
         data.description,
@@ -105,11 +116,6 @@ def _clean_challenge(index: int, data: ChallengeIn) -> ChallengePublic:
         for q in raw_questions
         if q.strip()
     ]
-    if len(questions) > MAX_QUESTIONS:
-        raise InvalidInput(
-            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
-            field=f"challenges.{index}.questions",
-        )
     # Not saved yet: the id is its position until the session exists.
     return ChallengePublic(id=index, title=title, description=description, questions=questions)
 
@@ -145,13 +151,18 @@ def create_session(
     if caller is not None:
         ratelimit.hit("create_session", caller.address)
     settings = get_settings()
-    title = clean_title(data.title)
+    # Every list is counted before any text is cleaned: an over-long list costs nothing.
     if not data.challenges:
         raise InvalidInput("A session needs at least one challenge.", field="challenges")
     if len(data.challenges) > settings.max_challenges:
         raise InvalidInput(
             f"At most {settings.max_challenges} challenges per session.", field="challenges"
         )
+    if data.categories is not None and len(data.categories) > MAX_CATEGORIES:
+        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
+    for index, challenge in enumerate(data.challenges):
+        _check_question_count(index, challenge)
+    title = clean_title(data.title)
     language = clean_language(data.language)
     # Defaults are written in the session's language and are its own text from then on.
     with use_language(language):
@@ -371,6 +382,12 @@ def add_contribution(
         text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
     )
     if actor.participant is not None:
+        # Count and insert as one step per person: the participant's row is locked until the
+        # commit on PostgreSQL, so simultaneous posts wait for each other's count (SQLite's
+        # write transactions are serialised already; FOR UPDATE is left out there).
+        db.exec(
+            select(Participant.id).where(Participant.id == actor.participant_id).with_for_update()
+        ).one()
         already = db.exec(
             select(func.count())
             .select_from(Contribution)

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.cli import main as cli
 from app.config import get_settings
+from app.live.models import Event
 from app.matrix.service import compute_matrix
 from app.models_base import utcnow
 from app.report.model import build_report
@@ -127,3 +128,34 @@ def test_unknown_format_is_refused(client: TestClient, engine: Engine) -> None:
     w = create_workshop(client)
     with Session(engine) as db, pytest.raises(InvalidInput, match="Unknown report format"):
         export_session(db, find_session(db, w.code), "odt")
+
+
+def age_events(engine: Engine, code: str, days: int) -> None:
+    """Pretend everything that happened in the session happened `days` ago."""
+    with Session(engine) as db:
+        session = find_session(db, code)
+        for event in db.exec(select(Event).where(Event.session_id == session.id)):
+            event.created_at = utcnow() - timedelta(days=days)
+            db.add(event)
+        db.commit()
+
+
+def test_purge_deletes_abandoned_sessions_untouched_for_the_period(
+    client: TestClient, engine: Engine
+) -> None:
+    never_started = create_workshop(client)
+    abandoned = create_workshop(client, participants=1)
+    abandoned.phase("brainstorm")
+    abandoned.contribute(0, 0, "A note nobody came back to")
+    still_used = create_workshop(client, participants=1)
+    still_used.phase("brainstorm")
+    half_done = create_workshop(client)
+    half_done.phase("clustering")
+    for w in (never_started, abandoned, still_used, half_done):
+        age(engine, w.code, 40)
+        age_events(engine, w.code, 40)
+    still_used.contribute(0, 0, "Written today")  # the session row stays old; its events do not
+    with Session(engine) as db:
+        assert purge_expired(db, 30) == [never_started.code, abandoned.code]
+        db.commit()
+    assert codes(engine) == {still_used.code, half_done.code}
