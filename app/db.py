@@ -15,6 +15,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "policylab_read_only"
 
 
+# Database sessions a process may have open at once, and who takes them: requests
+# (`REQUEST_SESSIONS`, see DbDep), the live hub's reads (`LIVE_READS`: fan-out and page
+# fragments), stream opens (`STREAM_OPENS`), and a few for background work (pruning,
+# purging). The pool holds more than their sum, so nobody admitted waits for a connection.
+LIVE_READS = 8
+STREAM_OPENS = 4
+POOL_CONNECTIONS = 40
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL + BEGIN IMMEDIATE on SQLite, a pool on PostgreSQL."""
     if url.startswith("sqlite"):
@@ -22,11 +31,13 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=20,
-            max_overflow=30,
+            max_overflow=POOL_CONNECTIONS - 20,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    # Connections beyond pool_size are closed when returned: PostgreSQL's connection limit is
+    # shared by every worker process.
+    return create_engine(url, pool_size=10, max_overflow=POOL_CONNECTIONS - 10, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -74,7 +85,19 @@ def get_db(request: Request) -> Iterator[Session]:
 
 # scope="function" makes the commit happen before the response is sent, so a client is
 # never told "saved" for a transaction that then failed to commit.
-DbDep = Annotated[Session, Depends(get_db, scope="function")]
+#
+# max_concurrency: a request's unit of work holds its pooled connection from its first query
+# to its teardown, across several hops through the thread pool (dependencies, route, exit)
+# and without a thread in between. Unbounded, a burst of requests deadlocks: measured, 300
+# event streams opened at once left all 40 threads waiting in `get_actor` for a connection
+# while the 50 connections were held by requests waiting for a thread to run their route, so
+# the process answered nothing until the pool's 30 s timeout failed requests with 500. The
+# same happens to any burst of ordinary requests (a room reloading its pages after a phase
+# change). FastAPI queues requests beyond the limit on the event loop, without a thread, and a
+# request admitted here always finds a connection: the pools are sized above the sum of these
+# limits (`POOL_CONNECTIONS`).
+REQUEST_SESSIONS = 24
+DbDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=REQUEST_SESSIONS)]
 
 
 class WriteQueue:

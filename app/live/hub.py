@@ -25,7 +25,7 @@ from sqlmodel import Session
 from sse_starlette import ServerSentEvent
 
 from app.config import Settings
-from app.db import open_session
+from app.db import LIVE_READS, open_session
 from app.live import service
 from app.live.bus import EventBus, RemoteBus, make_bus
 from app.live.models import Event
@@ -225,7 +225,7 @@ class LiveHub:
         """Connect the bus, start pruning, and receive this engine's commits."""
         # Stream reads get their own small share of threads, so a burst of requests filling
         # the route thread pool does not delay fan-out (and vice versa).
-        self._limiter = anyio.CapacityLimiter(8)
+        self._limiter = anyio.CapacityLimiter(LIVE_READS)
         await self.bus.start()
         if isinstance(self.bus, RemoteBus) and not await self.bus.wait_listening(5.0):
             logger.warning(
