@@ -1,10 +1,13 @@
 """Database plumbing: engine, one unit of work per request, migrations."""
 
 import asyncio
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
@@ -62,25 +65,53 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_read_only_binds: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
 def open_session(engine: Engine, *, read_only: bool = False) -> Session:
     """A database session; read-only ones take no write lock on SQLite."""
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    bind = engine
+    if read_only:
+        # One execution-options copy per engine: making one per session costs more than the
+        # session itself.
+        bind = _read_only_binds.get(engine)  # type: ignore[assignment]
+        if bind is None:
+            bind = _read_only_binds[engine] = engine.execution_options(**{READ_ONLY: True})
     return Session(bind, expire_on_commit=False)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """The request's unit of work: commit once at the end, or roll everything back."""
-    read_only = request.method in ("GET", "HEAD")
-    with open_session(request.app.state.engine, read_only=read_only) as db:
-        try:
-            yield db
-            if read_only:
-                db.rollback()
-            else:
-                db.commit()
-        except BaseException:
+def _finish(db: Session, commit: bool) -> None:
+    try:
+        if commit:
+            db.commit()
+        else:
             db.rollback()
-            raise
+    finally:
+        db.close()
+
+
+def _abort(db: Session) -> None:
+    try:
+        db.rollback()
+    finally:
+        db.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: commit once at the end, or roll everything back.
+
+    Async, because opening a session does no I/O: the request saves a trip through the
+    thread pool. The commit or rollback runs in a thread of its own (like FastAPI's own
+    teardown of sync dependencies), so it never waits for a busy pool.
+    """
+    read_only = request.method in ("GET", "HEAD")
+    db = open_session(request.app.state.engine, read_only=read_only)
+    try:
+        yield db
+    except BaseException:
+        await anyio.to_thread.run_sync(_abort, db, limiter=anyio.CapacityLimiter(1))
+        raise
+    await anyio.to_thread.run_sync(_finish, db, not read_only, limiter=anyio.CapacityLimiter(1))
 
 
 # scope="function" makes the commit happen before the response is sent, so a client is

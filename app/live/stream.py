@@ -67,7 +67,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.live.hub import READ_BATCH, LiveEvent, LiveHub, read_events
 from app.live.timer import iso, timer_state
 from app.models_base import utcnow
-from app.sessions.auth import Actor, find_session, request_token, resolve_actor
+from app.sessions.auth import Actor, authenticate, request_token
 from app.sessions.models import WorkshopSession
 
 # A send that cannot complete in this time means the client is gone or hopelessly slow.
@@ -158,8 +158,8 @@ async def open_stream(
     last_seq = last_event_id(request)
 
     def work(db: Session) -> OpenedStream[T | None]:
-        session = find_session(db, code)
-        actor = resolve_actor(db, session, token)
+        actor = authenticate(db, code, token)
+        session = actor.session
         value = authorize(db, actor) if authorize is not None else None
         return OpenedStream(
             start=read_start(db, session, last_seq),

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.db import DbDep
@@ -105,6 +106,32 @@ def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> A
     raise NotAuthenticated("This token is not valid. Join the session again.")
 
 
+# One query for the common case of every authenticated request: the session by its join code,
+# and the participant holding the token (in any session: token hashes are unique and indexed).
+_SESSION_AND_HOLDER = (
+    select(WorkshopSession, Participant)
+    .outerjoin(Participant, col(Participant.token_hash) == bindparam("token_hash"))
+    .where(col(WorkshopSession.code) == bindparam("code"))
+)
+
+
+def authenticate(db: Session, code: str, token: str | None) -> Actor:
+    """`find_session` then `resolve_actor`, in one query when the token is a participant's
+    or this session's facilitator's (same answers: 404, then 401 or 403)."""
+    if not token:
+        return resolve_actor(db, find_session(db, code), token)
+    hashed = hash_token(token)
+    row = db.exec(  # type: ignore[call-overload]
+        _SESSION_AND_HOLDER, params={"code": normalise_code(code), "token_hash": hashed}
+    ).first()
+    if row is None:
+        raise NotFound("No session has this code. Check the code and try again.")
+    session, participant = row
+    if participant is None or participant.session_id != session.id:
+        return resolve_actor(db, session, token)  # the facilitator, or a refusal
+    return Actor(session=session, role=PARTICIPANT, participant=participant)
+
+
 def optional_actor(db: Session, session: WorkshopSession, request: Request) -> Actor | None:
     """The actor if the request carries a valid token for this session, else None."""
     try:
@@ -143,8 +170,7 @@ def get_actor(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Actor:
     """Dependency: the authenticated actor for the session named in the path."""
-    session = find_session(db, code)
-    return resolve_actor(db, session, request_token(request, code))
+    return authenticate(db, code, request_token(request, code))
 
 
 def get_facilitator(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
