@@ -28,7 +28,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
-from sse_starlette import ServerSentEvent
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.config import Settings
 from app.db import LIVE_READS, STREAM_OPENS, open_session
@@ -136,6 +136,7 @@ class Subscription:
         self.expired = False
         self.gone = False
         self.joined_at = 0
+        self.expired_because = "lifetime"
         self._items: list[LiveEvent] = []
         # A bare future per wait and one timer per stream: this runs once per client per event,
         # so it avoids wait_for (a task and a timeout per call).
@@ -162,14 +163,19 @@ class Subscription:
         """Close the subscription `seconds` from now (the stream's lifetime cap)."""
         self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
 
-    async def get(self) -> list[LiveEvent]:
-        """Everything queued, waiting until there is something or the subscription closes."""
+    async def get(self, timeout: float | None = None) -> list[LiveEvent]:
+        """Everything queued, waiting until there is something or the subscription closes
+        (or `timeout` seconds have passed: then maybe nothing)."""
         if not self._items and not self.closed:
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            wake = None if timeout is None else loop.call_later(timeout, self._wake)
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+                if wake is not None:
+                    wake.cancel()
         items, self._items = self._items, []
         return items
 
@@ -182,8 +188,9 @@ class Subscription:
         self.gone = True
         self._wake()
 
-    def _expire(self) -> None:
+    def _expire(self, reason: str = "lifetime") -> None:
         self.expired = True
+        self.expired_because = reason
         self._wake()
 
     def _wake(self) -> None:
@@ -277,6 +284,7 @@ class LiveHub:
         self._limiter: anyio.CapacityLimiter | None = None
         self._open_limiter: anyio.CapacityLimiter | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._exit_task: asyncio.Task[None] | None = None
         self.started = False
 
     async def start(self) -> None:
@@ -291,6 +299,7 @@ class LiveHub:
                 "%s bus is not listening yet; streams fall back to polling", self.bus.name
             )
         self._prune_task = asyncio.create_task(self._prune_loop(), name="live-prune")
+        self._exit_task = asyncio.create_task(self._end_streams_on_exit(), name="live-exit")
         _hubs.append(self)
         self.started = True
 
@@ -299,10 +308,11 @@ class LiveHub:
         self.started = False
         with contextlib.suppress(ValueError):
             _hubs.remove(self)
-        if self._prune_task is not None:
-            self._prune_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._prune_task
+        for task in (self._prune_task, self._exit_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         for feed in list(self.feeds.values()):
             await feed.stop()
         self.feeds.clear()
@@ -368,6 +378,19 @@ class LiveHub:
                 return deleted
 
         return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+
+    def end_streams(self, reason: str) -> None:
+        """End every stream of this process as planned (`renew` with `reason`)."""
+        for feed in self.feeds.values():
+            for subscriber in feed.subscribers:
+                subscriber._expire(reason)
+
+    async def _end_streams_on_exit(self) -> None:
+        # The server is shutting down (SIGTERM, a restart): streams would keep it waiting for
+        # their lifetime cap. They end now with `renew`, whose jittered retry spreads the
+        # room's reconnects. sse-starlette's watcher of uvicorn's exit flag tells us when.
+        await EventSourceResponse._listen_for_exit_signal()
+        self.end_streams("restart")
 
     async def _prune_loop(self) -> None:
         while True:
