@@ -50,6 +50,8 @@ READ_BATCH = 500
 # events arriving together are fanned out together (adds at most this to fan-out latency).
 COALESCE_FROM = 100
 COALESCE_SECONDS = 0.03
+# Streams woken at a time when a feed fans events out (see SessionFeed._catch_up).
+FANOUT_SLICE = 100
 # How long a browser waits before reconnecting after a stream ends (milliseconds); streams
 # send their own value from `RETRY_JITTER_MS` (see app.live.stream).
 RETRY_MS = 2000
@@ -255,9 +257,16 @@ class SessionFeed:
             if not events:
                 return
             self.cursor = events[-1].seq
-            for subscriber in list(self.subscribers):
-                if not subscriber.push(events):
-                    self.subscribers.discard(subscriber)
+            subscribers = list(self.subscribers)
+            for start in range(0, len(subscribers), FANOUT_SLICE):
+                if start:
+                    # Let the streams woken so far write, and other requests take their
+                    # turn, before waking the next slice: a room of 1,000 must not hold up
+                    # a contribution being submitted for the whole fan-out.
+                    await asyncio.sleep(0)
+                for subscriber in subscribers[start : start + FANOUT_SLICE]:
+                    if not subscriber.push(events):
+                        self.subscribers.discard(subscriber)
             if len(events) < READ_BATCH:
                 return
 
