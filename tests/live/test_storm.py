@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import os
 import resource
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -184,3 +186,35 @@ def test_a_storm_of_streams_is_answered_and_the_service_stays_responsive(
     if soft < 4 * STREAMS:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     asyncio.run(storm(server))
+
+
+def test_a_server_shutting_down_ends_its_streams_with_renew_at_once(
+    tmp_path: Path,
+) -> None:
+    """A restart must neither wait for the streams' lifetime cap nor bring a room back all at
+    once: streams end at once with `renew` (reason `restart`) and a jittered retry."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("POLICYLAB_")}
+    env.update(POLICYLAB_DATABASE_URL=f"sqlite:///{tmp_path / 'restart.db'}")
+    running = start_server(env, tmp_path / "server.log")
+    try:
+        wait_healthy(running)
+        created = httpx.post(
+            running.url + "/api/v1/sessions",
+            json={"title": "Restart", "challenges": [{"title": "Skills"}]},
+            timeout=30,
+        ).json()
+        path = f"/api/v1/sessions/{created['code']}/events"
+        headers = {"Authorization": f"Bearer {created['facilitator_token']}"}
+        lines: list[str] = []
+        with httpx.stream("GET", running.url + path, headers=headers, timeout=30) as response:
+            for line in response.iter_lines():
+                lines.append(line)
+                if line.startswith("event: hello"):
+                    running.process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal: ended by SIGTERM, promptly.
+        running.process.wait(timeout=20)
+    finally:
+        stop(running)
+    renew = lines.index("event: renew")
+    assert '"reason":"restart"' in lines[renew + 1]
+    assert 1000 <= int(lines[renew + 2].removeprefix("retry: ")) <= 5000
