@@ -20,9 +20,10 @@ Each message: `id: <seq>`, `event: <kind>`, `data: {"seq", "kind", "data", "at"}
 is `hello` (data: `phase`, `last_seq`, `server_now`, `timer`). Reconnect with the
 `Last-Event-ID` header (or `?last_event_id=` on a first connect) to receive exactly the
 events missed, in order. A `reset` event means those events are gone (pruned): reload the
-state. Streams end after a few minutes with a `renew` event; reconnect with Last-Event-ID
-(browsers do this by themselves). A `session_deleted` event means the session was deleted:
-the stream ends, and reconnecting answers 404."""
+state. Streams end after a few minutes with a `renew` event (data: `reason` `lifetime`, or
+`restart` when the server shuts down, and `retry_ms`); reconnect with Last-Event-ID (browsers
+do this by themselves). A `session_deleted` event means the session was deleted: the stream
+ends, and reconnecting answers 404."""
 
 
 @router.get(

@@ -35,8 +35,9 @@ that arrive together go out in one write. Lower level,
 - `reset` when the events after `last_seq` no longer exist (pruned, or an id from another
   database): reload your state; its seq is where the stream continues,
 - then every event with seq > the start, in order, each once, until
-- `renew` (data: reason `lifetime`) at the lifetime cap: the stream ends as planned and the
-  client should reconnect at once, quietly, with Last-Event-ID; or
+- `renew` (data: reason `lifetime`, `retry_ms`) at the lifetime cap: the stream ends as
+  planned and the client should reconnect at once, quietly, with Last-Event-ID (reason
+  `restart` when the server shuts down: reconnect after `retry_ms`, 1-5 s at random); or
 - `session_deleted` when the session is deleted (or purged): the stream ends, and opening
   it again answers 404, so the client should show that and stop reconnecting.
 
@@ -414,14 +415,17 @@ def retry_message(milliseconds: int) -> bytes:
 
 def control_message(event: LiveEvent, *, with_id: bool) -> bytes:
     """`renew` / `session_deleted` on the wire, with their `retry:` (see the module
-    docstring); the API's streams give them their id like every message, pages' do not."""
+    docstring), also in the data as `retry_ms` (scripts cannot read an EventSource's retry);
+    the API's streams give them their id like every message, pages' do not."""
     if event.kind == "session_deleted":
         retry = DELETED_RETRY_MS
     elif event.data.get("reason") == "restart":
         retry = random.randint(*RETRY_JITTER_MS)
     else:
         retry = random.randint(*RENEW_RETRY_MS)
-    data = json.dumps(event.public(), separators=(",", ":"))
+    public = event.public()
+    public["data"] = {**event.data, "retry_ms": retry}
+    data = json.dumps(public, separators=(",", ":"))
     return ServerSentEvent(
         data=data, event=event.kind, id=str(event.seq) if with_id else None, retry=retry
     ).encode()

@@ -271,7 +271,10 @@ def test_a_stream_ends_its_life_with_renew_and_sets_a_jittered_retry(
     hello, renew = fields(lines, events[0]), fields(lines, events[-1])
     assert hello["event"] == "hello"
     assert renew["event"] == "renew"
-    assert json.loads(renew["data"])["data"] == {"reason": "lifetime"}
+    assert json.loads(renew["data"])["data"] == {
+        "reason": "lifetime",
+        "retry_ms": int(renew["retry"]),
+    }
     assert 250 <= int(renew["retry"]) <= 1000
     # A page's ids may stay behind a coalesced burst: its renew must not move the id on.
     assert ("id" in renew) == (route == "api")
