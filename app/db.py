@@ -1,10 +1,13 @@
 """Database plumbing: engine, one unit of work per request, migrations."""
 
 import asyncio
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
@@ -15,6 +18,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "policylab_read_only"
 
 
+# Database sessions a process may have open at once, and who takes them: requests
+# (`REQUEST_SESSIONS`, see DbDep), the live hub's reads (`LIVE_READS`: fan-out and page
+# fragments), stream opens (`STREAM_OPENS`), and a few for background work (pruning,
+# purging). The pool holds more than their sum, so nobody admitted waits for a connection.
+LIVE_READS = 8
+STREAM_OPENS = 4
+POOL_CONNECTIONS = 40
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL + BEGIN IMMEDIATE on SQLite, a pool on PostgreSQL."""
     if url.startswith("sqlite"):
@@ -22,11 +34,13 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=20,
-            max_overflow=30,
+            max_overflow=POOL_CONNECTIONS - 20,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    # Connections beyond pool_size are closed when returned: PostgreSQL's connection limit is
+    # shared by every worker process.
+    return create_engine(url, pool_size=10, max_overflow=POOL_CONNECTIONS - 10, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -51,30 +65,70 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_read_only_binds: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
 def open_session(engine: Engine, *, read_only: bool = False) -> Session:
     """A database session; read-only ones take no write lock on SQLite."""
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    bind = engine
+    if read_only:
+        # One execution-options copy per engine: making one per session costs more than the
+        # session itself.
+        bind = _read_only_binds.get(engine)  # type: ignore[assignment]
+        if bind is None:
+            bind = _read_only_binds[engine] = engine.execution_options(**{READ_ONLY: True})
     return Session(bind, expire_on_commit=False)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """The request's unit of work: commit once at the end, or roll everything back."""
-    read_only = request.method in ("GET", "HEAD")
-    with open_session(request.app.state.engine, read_only=read_only) as db:
-        try:
-            yield db
-            if read_only:
-                db.rollback()
-            else:
-                db.commit()
-        except BaseException:
+def _finish(db: Session, commit: bool) -> None:
+    try:
+        if commit:
+            db.commit()
+        else:
             db.rollback()
-            raise
+    finally:
+        db.close()
+
+
+def _abort(db: Session) -> None:
+    try:
+        db.rollback()
+    finally:
+        db.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: commit once at the end, or roll everything back.
+
+    Async, because opening a session does no I/O: the request saves a trip through the
+    thread pool. The commit or rollback runs in a thread of its own (like FastAPI's own
+    teardown of sync dependencies), so it never waits for a busy pool.
+    """
+    read_only = request.method in ("GET", "HEAD")
+    db = open_session(request.app.state.engine, read_only=read_only)
+    try:
+        yield db
+    except BaseException:
+        await anyio.to_thread.run_sync(_abort, db, limiter=anyio.CapacityLimiter(1))
+        raise
+    await anyio.to_thread.run_sync(_finish, db, not read_only, limiter=anyio.CapacityLimiter(1))
 
 
 # scope="function" makes the commit happen before the response is sent, so a client is
 # never told "saved" for a transaction that then failed to commit.
-DbDep = Annotated[Session, Depends(get_db, scope="function")]
+#
+# max_concurrency: a request's unit of work holds its pooled connection from its first query
+# to its teardown, across several hops through the thread pool (dependencies, route, exit)
+# and without a thread in between. Unbounded, a burst of requests deadlocks: measured, 300
+# event streams opened at once left all 40 threads waiting in `get_actor` for a connection
+# while the 50 connections were held by requests waiting for a thread to run their route, so
+# the process answered nothing until the pool's 30 s timeout failed requests with 500. The
+# same happens to any burst of ordinary requests (a room reloading its pages after a phase
+# change). FastAPI queues requests beyond the limit on the event loop, without a thread, and a
+# request admitted here always finds a connection: the pools are sized above the sum of these
+# limits (`POOL_CONNECTIONS`).
+REQUEST_SESSIONS = 24
+DbDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=REQUEST_SESSIONS)]
 
 
 class WriteQueue:

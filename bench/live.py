@@ -1,8 +1,8 @@
 """Benchmark of the live workshop: a room of N participants, each holding an SSE stream,
 while contributions (brainstorm) and then ratings (scoring) arrive at a steady rate.
 
-    uv run python bench/live.py --participants 300 --rate 30 --seconds 20
-    uv run python bench/live.py --participants 1000 --workers 2 \\
+    uv run python bench/live.py --participants 1000 --rate 30 --seconds 20
+    uv run python bench/live.py --participants 2000 --workers 2 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/live_bench
 
 The server runs as a separate process (`policylab serve`, access log off, rate limits off
@@ -11,6 +11,11 @@ client is one asyncio process: streams are raw sockets with a tiny chunked/SSE p
 thousand of them cost little client CPU.
 
 Reported:
+- the storm (`--storm api,page`, the default): all N streams opened at the same instant, as
+  when a server restarts or the venue's Wi-Fi comes back, once on the API's route and once on
+  the pages' route: how many were answered (status and `hello`) and when the last one was,
+  and meanwhile the slowest `/healthz` and contribution submit (each sent every 0.1 / 0.25 s
+  on a fresh connection);
 - submit latency p50/p99 (request sent → response received; open-loop arrivals, so a slow
   server is not hidden by waiting clients);
 - fan-out latency p50/p99 per event: from the event's `at` (taken by the server in the
@@ -285,6 +290,145 @@ async def open_room(
     return tasks
 
 
+# --- the reconnect storm -------------------------------------------------------------------
+
+
+class StormClient(asyncio.Protocol):
+    """One stream opened in a storm: records when its status line and `hello` arrived."""
+
+    def __init__(self, path: str, host: str, token: str, started: float) -> None:
+        self.path, self.host, self.token, self.started = path, host, token, started
+        self.status: int | None = None
+        self.answered: float | None = None
+        self.transport: asyncio.Transport | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._buffer = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        request = (
+            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {self.token}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        transport.write(request.encode())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        if self.done.done():
+            return
+        self._buffer += data
+        if self.status is None and b"\r\n" in self._buffer:
+            self.status = int(self._buffer[9:12])
+            if self.status != 200:
+                self._finish()
+                return
+        if b"event: hello" in self._buffer:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.answered = time.perf_counter() - self.started
+        self._buffer.clear()
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def probe(
+    url: str, stop: asyncio.Event, send: Callable[[httpx.AsyncClient], Awaitable[Any]], every: float
+) -> list[float]:
+    """Latencies of `send` repeated every `every` seconds until `stop` (a fresh connection
+    each time, like a new visitor; failures count as the time until they failed)."""
+    latencies: list[float] = []
+    while not stop.is_set():
+        started = time.perf_counter()
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            with contextlib.suppress(httpx.HTTPError):
+                response = await send(client)
+                if response.status_code >= 400:
+                    latencies.append(float("inf"))
+                    continue
+            latencies.append(time.perf_counter() - started)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    return latencies
+
+
+async def storm(
+    url: str,
+    code: str,
+    tokens: list[str],
+    submit_token: str,
+    challenge: int,
+    route: str,
+    deadline: float = 120.0,
+) -> dict[str, Any]:
+    """Open one stream per token at the same instant; time until each is answered (status
+    and `hello`), while `/healthz` and a contribution submit are probed."""
+    host_port = url.removeprefix("http://")
+    host, port = host_port.split(":")
+    loop = asyncio.get_running_loop()
+    paths = {
+        "api": f"/api/v1/sessions/{code}/events",
+        "page": f"/s/{code}/live?view=participant",
+    }
+    stop = asyncio.Event()
+    health = asyncio.create_task(probe(url, stop, lambda c: c.get("/healthz"), 0.1))
+    n = 0
+
+    async def submit(client: httpx.AsyncClient) -> httpx.Response:
+        nonlocal n
+        n += 1
+        return await client.post(
+            f"/api/v1/sessions/{code}/contributions",
+            json={"challenge_id": challenge, "text": f"During the storm {n}"},
+            headers={"Authorization": f"Bearer {submit_token}"},
+        )
+
+    submits = asyncio.create_task(probe(url, stop, submit, 0.25))
+    await asyncio.sleep(0.3)  # the probes' first answers: an idle server
+    started = time.perf_counter()
+    clients = []
+    for i, token in enumerate(tokens):
+        kind = route if route != "both" else ("api", "page")[i % 2]
+        clients.append(StormClient(paths[kind], host_port, token, started))
+
+    async def connect(client: StormClient) -> None:
+        with contextlib.suppress(OSError):
+            await loop.create_connection(lambda: client, host, int(port))
+
+    await asyncio.gather(*(connect(c) for c in clients))
+    await asyncio.wait([c.done for c in clients], timeout=deadline)
+    all_answered = time.perf_counter() - started
+    await asyncio.sleep(0.5)  # and a moment of the open streams' steady state
+    stop.set()
+    health_latencies, submit_latencies = await health, await submits
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
+    answered = [c.answered for c in clients if c.answered is not None and c.status == 200]
+    statuses: dict[str, int] = {}
+    for c in clients:
+        key = str(c.status) if c.answered is not None else "unanswered"
+        statuses[key] = statuses.get(key, 0) + 1
+    return {
+        "storm_streams": len(clients),
+        "storm_route": route,
+        "storm_answered": len(answered),
+        "storm_statuses": statuses,
+        "storm_all_answered_s": round(all_answered, 2) if len(answered) == len(clients) else None,
+        "storm_p50_s": round(percentile(answered, 50), 2),
+        "storm_p99_s": round(percentile(answered, 99), 2),
+        "storm_max_s": round(max(answered, default=float("nan")), 2),
+        "storm_healthz_max_s": round(max(health_latencies, default=float("nan")), 2),
+        "storm_healthz_count": len(health_latencies),
+        "storm_submit_max_s": round(max(submit_latencies, default=float("nan")), 2),
+        "storm_submit_count": len(submit_latencies),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
 # --- load ------------------------------------------------------------------------------------
 
 
@@ -456,10 +600,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
             code, facilitator, tokens, challenges = await create_session(
-                client, args.participants, "Bench room"
+                client, args.participants + 1, "Bench room"
             )
-            room, stop = Room(), asyncio.Event()
+            storm_token, tokens = tokens[0], tokens[1:]
             rss_idle = rss_bytes(server.process.pid)
+            for route in args.storm_routes:
+                # The whole room reconnecting at once (a restart, the Wi-Fi back), before the
+                # room settles: every stream opened at the same instant.
+                figures = await storm(server.url, code, tokens, storm_token, challenges[0], route)
+                result[f"storm_{route}"] = figures
+                await asyncio.sleep(2)  # the storm's streams are gone, their feed too
+            room, stop = Room(), asyncio.Event()
             connect_started = time.perf_counter()
             stream_tasks = await open_room(room, server.url, code, tokens, stop)
             result["connect_seconds"] = round(time.perf_counter() - connect_started, 2)
@@ -635,6 +786,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> None:
     r = result
+    for route in ("api", "page"):
+        storm_figures = r.get(f"storm_{route}")
+        if storm_figures is None:
+            continue
+        s = storm_figures
+        print(
+            f"\nStorm ({route}): {s['storm_streams']} streams opened at once; "
+            f"{s['storm_answered']} answered (status + hello) "
+            f"{'in ' + str(s['storm_all_answered_s']) + ' s' if s['storm_all_answered_s'] else '— NOT ALL'}"
+            f" (p50 {s['storm_p50_s']} s, p99 {s['storm_p99_s']} s; {s['storm_statuses']}); "
+            f"meanwhile /healthz max {s['storm_healthz_max_s']} s "
+            f"(×{s['storm_healthz_count']}), a submit max {s['storm_submit_max_s']} s "
+            f"(×{s['storm_submit_count']}); machine load {s['load_average']}"
+        )
     print(
         f"\nLive room: {r['participants']} streams, {r['rate']}/s for {r['seconds']} s, "
         f"{r['database']}, {r['workers']} worker(s); all streams connected in "
@@ -675,10 +840,17 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--concurrency", type=int, default=16, help="throughput clients")
     parser.add_argument("--throughput-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--storm",
+        default="api,page",
+        help="before the room: open all N streams at the same instant on these routes "
+        "(api = /api/v1/…/events, page = /s/…/live; empty: no storm)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.storm_routes = [r for r in args.storm.split(",") if r]
     if args.baseline_server:
         serve_baseline(args.port, args.workers)
         return
@@ -696,7 +868,10 @@ def main() -> None:
     report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
-    sys.exit(0 if result["events_lost"] == 0 else 1)
+    storms_answered = all(
+        result[f"storm_{route}"]["storm_all_answered_s"] is not None for route in args.storm_routes
+    )
+    sys.exit(0 if result["events_lost"] == 0 and storms_answered else 1)
 
 
 if __name__ == "__main__":

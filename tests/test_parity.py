@@ -17,7 +17,7 @@ from app.sessions.models import Contribution, WorkshopSession
 from tests.clustering.test_pages import HX, as_facilitator, brainstormed, page, preview_form
 from tests.conftest import Workshop, bearer, count, fresh
 from tests.live.conftest import REDIS_URL
-from tests.live.test_multiprocess import Server, start_server, stop, wait_healthy
+from tests.live.servers import Server, start_server, stop, wait_healthy
 from tests.sessions.test_pages import PAGE, create_form
 
 

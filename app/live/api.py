@@ -1,15 +1,16 @@
 """JSON API of the live workshop: the event stream and the phase timer (`/api/v1`)."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse
 
 from app.db import DbDep
 from app.errors import API_ERRORS
-from app.live.stream import event_stream
+from app.live.stream import event_stream, open_stream
 from app.live.timer import TimerControl, TimerPublic, control_timer, timer_state
-from app.sessions.auth import ActorDep, FacilitatorDep
+from app.sessions.auth import ActorDep, FacilitatorDep, bearer
 
 router = APIRouter(prefix="/api/v1", tags=["live"], responses=API_ERRORS)
 
@@ -19,8 +20,10 @@ Each message: `id: <seq>`, `event: <kind>`, `data: {"seq", "kind", "data", "at"}
 is `hello` (data: `phase`, `last_seq`, `server_now`, `timer`). Reconnect with the
 `Last-Event-ID` header (or `?last_event_id=` on a first connect) to receive exactly the
 events missed, in order. A `reset` event means those events are gone (pruned): reload the
-state. Streams end after a few minutes; reconnect with Last-Event-ID (browsers do this by
-themselves)."""
+state. Streams end after a few minutes with a `renew` event (data: `reason` `lifetime`, or
+`restart` when the server shuts down, and `retry_ms`); reconnect with Last-Event-ID (browsers
+do this by themselves). A `session_deleted` event means the session was deleted: the stream
+ends, and reconnecting answers 404."""
 
 
 @router.get(
@@ -29,10 +32,14 @@ themselves)."""
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "Event stream"}},
 )
-def stream_events(request: Request, actor: ActorDep) -> EventSourceResponse:
+async def stream_events(
+    code: str,
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> EventSourceResponse:
     """Live events of the session (server-sent events, honours Last-Event-ID)."""
-    session_id: int = actor.session.id  # type: ignore[assignment]
-    return event_stream(request, session_id)
+    # async, no DbDep: authenticating and the start are one short read (see open_stream).
+    return event_stream(request, await open_stream(request, code))
 
 
 @router.get("/sessions/{code}/timer", response_model=TimerPublic)

@@ -7,7 +7,8 @@ table on a periodic safety tick, and after a bus reconnects it wakes every reade
 Interface (`EventBus`):
 
 - `publish(session_id, seq)` on the event loop, or `publish_threadsafe({session_id: seq})`
-  from any thread (the after-commit hook runs in the request's worker thread);
+  from any thread (the after-commit hook runs in the request's worker thread); `seq` is
+  `GONE` when the session was deleted;
 - `with bus.watch(session_id) as watch: await watch.wait(timeout)` → True when something new
   was announced since the watcher last caught up (`watch.seen = seq` after reading).
 
@@ -34,6 +35,8 @@ MAX_PAYLOAD = 7000
 HEALTH_CHECK_SECONDS = 10.0
 HEALTH_CHECK_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5
+# The seq announced for a deleted session: readers look and find it gone.
+GONE = -1
 
 
 class Watch:
@@ -45,8 +48,9 @@ class Watch:
         self._news = asyncio.Event()
 
     def notify(self, seq: int | None) -> None:
-        """Something up to `seq` exists (None: maybe something, look anyway)."""
-        if seq is None or seq > self.seen:
+        """Something up to `seq` exists (None: maybe something, look anyway; `GONE`: the
+        session was deleted)."""
+        if seq is None or seq == GONE or seq > self.seen:
             self._news.set()
 
     async def wait(self, timeout: float) -> bool:
@@ -212,9 +216,14 @@ class RemoteBus(EventBus):
         return True
 
     def _send(self, session_id: int, seq: int) -> None:
-        # Coalesced: a burst of events in one session becomes one message with the last seq.
-        self._outbox[session_id] = max(seq, self._outbox.get(session_id, 0))
+        self._merge(session_id, seq)
         self._outbox_ready.set()
+
+    def _merge(self, session_id: int, seq: int) -> None:
+        # Coalesced: a burst of events in one session becomes one message with the last seq;
+        # once a session is gone, it stays gone.
+        queued = self._outbox.get(session_id, 0)
+        self._outbox[session_id] = GONE if GONE in (seq, queued) else max(seq, queued)
 
     def _receive(self, payload: str | bytes) -> None:
         for session_id, seq in decode_payload(payload):
@@ -233,7 +242,7 @@ class RemoteBus(EventBus):
             except Exception as exc:  # the connection is gone: keep the news, reconnect
                 logger.warning("%s bus: publishing failed (%s); retrying", self.name, exc)
                 for session_id, seq in batch.items():
-                    self._outbox[session_id] = max(seq, self._outbox.get(session_id, 0))
+                    self._merge(session_id, seq)
                 await self._close_sender()
                 await backoff.sleep()
                 self._outbox_ready.set()

@@ -41,7 +41,7 @@ from app.errors import AppError, InvalidInput, NotFound, on_refusal
 from app.i18n import current_language, use_language
 from app.live.fragments import EMPTY, Fragment, Renderer, deleted
 from app.live.hub import RETRY_MS, LiveEvent, LiveHub
-from app.live.stream import event_stream
+from app.live.stream import event_stream, open_stream
 from app.live.timer import MAX_SECONDS, control_timer, iso
 from app.live.views import timer_card_context
 from app.models_base import QueryId, utcnow
@@ -49,7 +49,6 @@ from app.sessions import service
 from app.sessions.auth import (
     PARTICIPANT,
     Actor,
-    ActorDep,
     FacilitatorPageDep,
     reload_actor,
     require_facilitator,
@@ -349,37 +348,42 @@ class PageStream:
 
 
 @router.get("/s/{code}/live")
-def live_page_stream(
+async def live_page_stream(
+    code: str,
     request: Request,
-    db: DbDep,
-    actor: ActorDep,
     view: str = PARTICIPANT_VIEW,
     phase: str = "",
     challenge: QueryId = None,
 ) -> EventSourceResponse:
     """The live stream of one page (server-sent events of HTML fragments)."""
-    session = actor.session
-    if view == PARTICIPANT_VIEW:
-        require_participant(actor)
-    elif view in FACILITATOR_VIEWS:
-        require_facilitator(actor)
-    else:
-        raise NotFound(f"There is no live view “{view}”.")
-    challenge_id = None
-    if view == "clustering":
-        if challenge is None:
-            challenges = service.list_challenges(db, session)
-            challenge = challenges[0].id if challenges else None
-        if challenge is not None:
-            challenge_id = service.get_challenge(db, session, challenge).id
-    watch = Watch(
-        session_id=session.id,  # type: ignore[arg-type]
-        view=view,
-        participant_id=actor.participant_id,
-        page_phase=phase if phase in PHASES else str(session.phase),
-        challenge_id=challenge_id,
-    )
-    return event_stream(request, watch.session_id, render=PageStream(request, watch))
+
+    # async, no DbDep: these checks run inside the stream's one short opening read.
+    def authorize(db: Session, actor: Actor) -> Watch:
+        session = actor.session
+        if view == PARTICIPANT_VIEW:
+            require_participant(actor)
+        elif view in FACILITATOR_VIEWS:
+            require_facilitator(actor)
+        else:
+            raise NotFound(f"There is no live view “{view}”.")
+        challenge_id = challenge
+        if view == "clustering":
+            if challenge_id is None:
+                challenges = service.list_challenges(db, session)
+                challenge_id = challenges[0].id if challenges else None
+            if challenge_id is not None:
+                challenge_id = service.get_challenge(db, session, challenge_id).id
+        return Watch(
+            session_id=session.id,  # type: ignore[arg-type]
+            view=view,
+            participant_id=actor.participant_id,
+            page_phase=phase if phase in PHASES else str(session.phase),
+            challenge_id=challenge_id if view == "clustering" else None,
+        )
+
+    opened = await open_stream(request, code, authorize)
+    watch: Watch = opened.value  # type: ignore[assignment]
+    return event_stream(request, opened, render=PageStream(request, watch))
 
 
 TIMER_MESSAGES = {

@@ -4,11 +4,12 @@ by sequence number, and pruning old ones."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.live.models import Event
+from app.models_base import utcnow
 from app.sessions.models import WorkshopSession
 
 # db.info keys: which sessions got events in the open transaction (published after commit,
@@ -17,25 +18,47 @@ PENDING_KEY = "policylab_pending_events"
 PENDING_SEQS_KEY = "policylab_pending_seqs"
 
 
+_sessions = WorkshopSession.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
+# Built once: the statements of every change others must see (Core, not ORM-enabled DML, whose
+# bookkeeping cost more than the statements themselves).
+_NEXT_SEQ = (
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("session_id"))
+    .values(last_event_seq=_sessions.c.last_event_seq + 1)
+    .returning(_sessions.c.last_event_seq)
+)
+_INSERT_EVENT = insert(_events)
+
+
 def record_event(db: Session, session: WorkshopSession, kind: str, **data: Any) -> Event:
     """Store an event with the session's next sequence number; published after commit."""
     # Incrementing the counter row-locks the session on PostgreSQL (and SQLite holds the write
     # lock already), so sequence numbers become visible in commit order: a client that has seen
     # seq N can never later miss an event with a smaller seq.
-    counter = col(WorkshopSession.last_event_seq)
-    seq: int = db.exec(  # type: ignore[call-overload]
-        update(WorkshopSession)
-        .where(col(WorkshopSession.id) == session.id)
-        .values(last_event_seq=counter + 1)
-        .returning(counter)
-    ).scalar_one()
+    seq: int = db.execute(_NEXT_SEQ, {"session_id": session.id}).scalar_one()
     set_committed_value(session, "last_event_seq", seq)
-    event = Event(session_id=session.id, seq=seq, kind=kind, data=data)  # type: ignore[arg-type]
-    db.add(event)
+    created_at = utcnow()
+    db.execute(
+        _INSERT_EVENT,
+        {
+            "session_id": session.id,
+            "seq": seq,
+            "kind": kind,
+            "data": data,
+            "created_at": created_at,
+        },
+    )
     db.info.setdefault(PENDING_KEY, set()).add(session.id)
     seqs: dict[int, int] = db.info.setdefault(PENDING_SEQS_KEY, {})
     seqs[session.id] = max(seq, seqs.get(session.id, 0))  # type: ignore[index, arg-type]
-    return event
+    return Event(
+        session_id=session.id,  # type: ignore[arg-type]
+        seq=seq,
+        kind=kind,
+        data=data,
+        created_at=created_at,
+    )
 
 
 def take_pending(db: Session) -> dict[int, int]:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import inspect
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, inspect
+from sqlmodel import Session, col, select
 
 from app import ratelimit
 from app.config import get_settings
@@ -145,6 +145,32 @@ def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> A
     raise NotAuthenticated("This token is not valid. Join the session again.")
 
 
+# One query for the common case of every authenticated request: the session by its join code,
+# and the participant holding the token (in any session: token hashes are unique and indexed).
+_SESSION_AND_HOLDER = (
+    select(WorkshopSession, Participant)
+    .outerjoin(Participant, col(Participant.token_hash) == bindparam("token_hash"))
+    .where(col(WorkshopSession.code) == bindparam("code"))
+)
+
+
+def authenticate(db: Session, code: str, token: str | None) -> Actor:
+    """`find_session` then `resolve_actor`, in one query when the token is a participant's
+    or this session's facilitator's (same answers: 404, then 401 or 403)."""
+    if not token:
+        return resolve_actor(db, find_session(db, code), token)
+    hashed = hash_token(token)
+    row = db.exec(  # type: ignore[call-overload]
+        _SESSION_AND_HOLDER, params={"code": normalise_code(code), "token_hash": hashed}
+    ).first()
+    if row is None:
+        raise NotFound("No session has this code. Check the code and try again.")
+    session, participant = row
+    if participant is None or participant.session_id != session.id:
+        return resolve_actor(db, session, token)  # the facilitator, or a refusal
+    return Actor(session=session, role=PARTICIPANT, participant=participant)
+
+
 def optional_actor(db: Session, session: WorkshopSession, request: Request) -> Actor | None:
     """The actor if the request carries a valid token for this session, else None."""
     return actor_for_token(db, session, request_token(request, session.code))
@@ -202,13 +228,14 @@ WorkshopDep = Annotated[WorkshopSession, Depends(get_workshop)]
 
 
 def get_actor(
+    code: str,
     request: Request,
     db: DbDep,
-    session: WorkshopDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Actor:
-    """Dependency: the authenticated actor for the session named in the path (401, 403)."""
-    return resolve_actor(db, session, request_token(request, session.code))
+    """Dependency: the authenticated actor for the session named in the path (404, 401, 403;
+    the session and the token's holder are read in one query)."""
+    return authenticate(db, code, request_token(request, code))
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

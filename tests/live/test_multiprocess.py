@@ -6,13 +6,8 @@ can deliver within the deadlines below.
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,72 +15,14 @@ import pytest
 
 from tests.conftest import POSTGRES_URL, _truncate_postgres, bearer
 from tests.live.conftest import REDIS_URL, SSEReader
+from tests.live.servers import Server, start_server, stop, wait_healthy
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs POLICYLAB_TEST_DATABASE_URL"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 DELIVERY_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: "subprocess.Popen[bytes]"
-    log: Path
-
-
-def start_server(env: dict[str, str], log: Path) -> Server:
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-
-
-def wait_healthy(server: Server, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"server exited:\n{server.log.read_text()}")
-        try:
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server did not become healthy:\n{server.log.read_text()}")
-
-
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=5)
 
 
 @pytest.fixture(

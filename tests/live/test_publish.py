@@ -6,10 +6,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from app.live.bus import GONE
 from app.live.models import Event
 from app.live.service import record_event
 from app.sessions.auth import find_session
 from app.sessions.models import WorkshopSession
+from app.sessions.service import delete_session
 from tests.conftest import Workshop
 
 
@@ -145,3 +147,19 @@ def test_a_refused_request_publishes_nothing_and_stores_no_event(
     assert response.status_code == status
     assert published == []
     assert event_count(engine, session_id) == before  # type: ignore[arg-type]
+
+
+def test_a_deleted_session_is_announced_as_gone_after_commit_only(
+    workshop: Workshop, engine: Engine, published: list[dict[int, int]]
+) -> None:
+    with Session(engine) as db:
+        session = find_session(db, workshop.code)
+        session_id = session.id
+        delete_session(db, session)
+        db.rollback()
+    assert published == []
+    with Session(engine) as db:
+        delete_session(db, find_session(db, workshop.code))
+        assert published == []
+        db.commit()
+    assert published == [{session_id: GONE}]

@@ -1,10 +1,12 @@
 """The event stream through the real endpoint, served by uvicorn: live delivery, replay by
 Last-Event-ID, resets, auth, headers, lifetime cap and dropping slow clients."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session
 
@@ -227,6 +229,85 @@ def test_streams_end_after_their_lifetime_and_free_their_feed(
     finally:
         reader.close()
     wait_for(lambda: not live_server.app.state.live.feeds, "the feed was not released")
+
+
+def raw_stream(server: LiveServer, path: str, headers: dict[str, str]) -> list[str]:
+    """Every line of a stream until the server ends it (retry fields included)."""
+    timeout = httpx.Timeout(10.0, read=5.0)
+    with httpx.stream("GET", server.url + path, headers=headers, timeout=timeout) as response:
+        assert response.status_code == 200
+        return list(response.iter_lines())
+
+
+def fields(lines: list[str], at: int) -> dict[str, str]:
+    """The fields of the message that `lines[at]` belongs to."""
+    start = at
+    while start > 0 and lines[start - 1]:
+        start -= 1
+    message: dict[str, str] = {}
+    for line in lines[start:]:
+        if not line:
+            break
+        key, _, value = line.partition(": ")
+        message[key] = value
+    return message
+
+
+@pytest.mark.parametrize("route", ["api", "page"])
+def test_a_stream_ends_its_life_with_renew_and_sets_a_jittered_retry(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """The browser needs to know a planned end from an outage: the last message is `renew`,
+    with a short reconnection delay; each stream gives its own delay after `hello`, so a
+    room's reconnects after a server restart are spread."""
+    monkeypatch.setattr(live_server.app.state.live.settings, "stream_max_seconds", 1)
+    workshop = workshop_on(live_server)
+    if route == "api":
+        path, headers = workshop.url("/events"), workshop.f
+    else:
+        path, headers = f"/s/{workshop.code}/live?view=participant", workshop.p(0)
+    lines = raw_stream(live_server, path, headers)
+    events = [i for i, line in enumerate(lines) if line.startswith("event: ")]
+    hello, renew = fields(lines, events[0]), fields(lines, events[-1])
+    assert hello["event"] == "hello"
+    assert renew["event"] == "renew"
+    assert json.loads(renew["data"])["data"] == {
+        "reason": "lifetime",
+        "retry_ms": int(renew["retry"]),
+    }
+    assert 250 <= int(renew["retry"]) <= 1000
+    # A page's ids may stay behind a coalesced burst: its renew must not move the id on.
+    assert ("id" in renew) == (route == "api")
+    retries = [int(line.removeprefix("retry: ")) for line in lines if line.startswith("retry: ")]
+    after_hello = [
+        int(line.removeprefix("retry: "))
+        for line in lines[events[0] : events[-1]]
+        if line.startswith("retry: ")
+    ]
+    assert after_hello and 1000 <= after_hello[-1] <= 5000, retries
+
+
+def test_open_streams_hold_no_connection_and_no_opening_slot(live_server: LiveServer) -> None:
+    """Waiting streams hold nothing: no pooled connection, no thread of the stream opens."""
+    workshop = workshop_on(live_server, participants=3)
+    page = f"/s/{workshop.code}/live"
+    readers = [
+        live_server.stream(workshop.url("/events"), workshop.p(i % 3)) for i in range(10)
+    ] + [live_server.stream(f"{page}?view=participant", workshop.p(i % 3)) for i in range(10)]
+    try:
+        for reader in readers:
+            assert reader.next().event == "hello"
+        engine, hub = live_server.app.state.engine, live_server.app.state.live
+        wait_for(lambda: engine.pool.checkedout() == 0, "an idle stream holds a connection")
+        assert hub._open_limiter.borrowed_tokens == 0
+        assert hub._limiter.borrowed_tokens == 0
+        workshop.contribute(0, 0, "Everyone sees this")
+        for reader in readers:
+            assert reader.next().event in ("contribution_added", "update", "ack")
+        wait_for(lambda: engine.pool.checkedout() == 0, "a stream kept its connection")
+    finally:
+        for reader in readers:
+            reader.close()
 
 
 def test_a_disconnected_client_is_noticed(live_server: LiveServer) -> None:
