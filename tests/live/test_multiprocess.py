@@ -24,6 +24,8 @@ from tests.live.conftest import REDIS_URL, SSEReader
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs POLICYLAB_TEST_DATABASE_URL"),
+    # Under pytest-xdist: one worker starts the two servers once, not each worker its own.
+    pytest.mark.xdist_group("two_servers"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
