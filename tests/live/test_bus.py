@@ -115,6 +115,14 @@ async def test_a_publish_in_one_process_wakes_the_watchers_of_another(
     sender, receiver = bus_pair
     session_id = 900_000 + os.getpid()  # no clash with another test run on the same server
     with receiver.watch(session_id) as watch, sender.watch(session_id) as local:
+        heard: list[int | None] = []
+        notify = watch.notify
+
+        def hear(seq: int | None) -> None:
+            heard.append(seq)
+            notify(seq)
+
+        watch.notify = hear  # type: ignore[method-assign]
         sender.publish(session_id, 5)
         assert await local.wait(1) is True  # its own process hears it at once
         assert await watch.wait(5) is True
@@ -122,8 +130,12 @@ async def test_a_publish_in_one_process_wakes_the_watchers_of_another(
         for seq in range(6, 30):
             sender.publish(session_id, seq)
         assert await watch.wait(5) is True
-        await asyncio.sleep(0.3)  # coalesced or not, the last seq arrives
+        deadline = asyncio.get_running_loop().time() + 5
+        while 29 not in heard:  # coalesced or not, the last seq arrives
+            assert asyncio.get_running_loop().time() < deadline, f"heard only {heard}"
+            await watch.wait(0.05)
         watch.seen = 29
+        await watch.wait(0)  # news that came before it caught up
         assert await watch.wait(0.3) is False
 
 
