@@ -202,6 +202,17 @@ class RemoteBus(EventBus):
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
+            # Cancel again until it ends: before Python 3.12, asyncio.wait_for swallows a
+            # cancellation that arrives as what it waits for finishes (CPython gh-86296), and
+            # the sender would then wait for news forever, and the app's shutdown with it.
+            for _ in range(100):
+                await asyncio.wait([task], timeout=0.05)
+                if task.done():
+                    break
+                task.cancel()
+            else:
+                logger.warning("%s bus: a task did not stop", self.name)
+                continue
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []

@@ -15,12 +15,13 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from app.report.model import Report
@@ -92,24 +93,43 @@ def layout(html: str) -> bytes:
 # itself if the app process is gone (killed hard: a plain pool would then live on).
 
 
+class Countdown(Protocol):
+    """A pending call that can be called off."""
+
+    def cancel(self) -> None: ...
+
+
+def _timer_countdown(seconds: float, action: Callable[[], None]) -> Countdown:
+    """Call `action` in a daemon thread after `seconds`, unless cancelled first."""
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+# What runs the idle countdown. A test puts a fake clock here and moves time itself.
+countdown: Callable[[float, Callable[[], None]], Countdown] = _timer_countdown
+
+
 @dataclass
 class _Helper:
     pool: ProcessPoolExecutor
     ready: Future[None]  # done once the process runs and has imported WeasyPrint
-    idle: threading.Timer | None = None
+    idle: Countdown | None = None
 
 
 _helper: _Helper | None = None
 _helper_lock = threading.Lock()
 
 
-def _helper_main(app_pid: int) -> None:
-    """Initializer of the helper process: import WeasyPrint once, and leave with the app."""
+def _helper_main(app_pid: int, poll_seconds: float = 1.0) -> None:
+    """Initializer of the helper process: import WeasyPrint once, and leave with the app
+    (it looks every `poll_seconds` whether the app process is still there)."""
     import weasyprint  # noqa: F401
 
     def watch() -> None:
         while True:
-            time.sleep(1)
+            time.sleep(poll_seconds)
             try:
                 os.kill(app_pid, 0)
             except ProcessLookupError:
@@ -158,9 +178,7 @@ def _touch(helper: _Helper) -> None:
             return
         if helper.idle is not None:
             helper.idle.cancel()
-        helper.idle = threading.Timer(HELPER_IDLE_SECONDS, _stop, args=(helper,))
-        helper.idle.daemon = True
-        helper.idle.start()
+        helper.idle = countdown(HELPER_IDLE_SECONDS, partial(_stop, helper))
 
 
 def _stop(helper: _Helper, *, kill: bool = False) -> None:

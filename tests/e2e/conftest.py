@@ -24,6 +24,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.conftest import BROWSER_SKIPPED
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -42,10 +44,43 @@ PHONE = {"width": 390, "height": 844}
 PHONE_DEVICE: dict[str, Any] = {"has_touch": True, "is_mobile": True}
 
 
+# A machine without Chromium skips the browser tests (and says so in the summary); with
+# POLICYLAB_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium) a missing browser fails.
+REQUIRE_BROWSER = os.environ.get("POLICYLAB_REQUIRE_BROWSER", "").lower() in ("1", "true", "yes")
+
+
+def find_chromium() -> tuple[str | None, str]:
+    """Debian's Chromium (Playwright's own browser download does not work on our machines),
+    or POLICYLAB_CHROMIUM when set; with where it was looked for."""
+    chosen = os.environ.get("POLICYLAB_CHROMIUM")
+    if chosen:
+        return (chosen if Path(chosen).exists() else None), f"POLICYLAB_CHROMIUM={chosen}"
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate, candidate
+    return None, "/usr/bin/chromium or `chromium` on PATH"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.e2e)
+    browser_tests = [
+        item for item in items if "tests/e2e/" in str(item.fspath).replace(os.sep, "/")
+    ]
+    if not browser_tests:
+        return
+    found, looked_at = find_chromium()
+    for item in browser_tests:
+        item.add_marker(pytest.mark.e2e)
+        # Under pytest-xdist (--dist loadgroup) the browser tests run one after another on one
+        # worker, with one server and one browser, as they were written for.
+        item.add_marker(pytest.mark.xdist_group("browser"))
+        if found is None and not REQUIRE_BROWSER:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{BROWSER_SKIPPED}: Chromium not found ({looked_at}). Install it "
+                    "(apt-get install chromium), or set POLICYLAB_REQUIRE_BROWSER=1 to make "
+                    "a missing browser fail the run, as .ci/run does."
+                )
+            )
 
 
 def free_port() -> int:
@@ -55,15 +90,14 @@ def free_port() -> int:
 
 
 def chromium_path() -> str:
-    """Debian's Chromium (Playwright's own browser download does not work on our machines)."""
-    for candidate in (
-        os.environ.get("POLICYLAB_CHROMIUM"),
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.fail("Chromium is missing: `apt-get install -y chromium` (.ci/run does this).")
+    """The browser to drive; fails the test when there is none (POLICYLAB_REQUIRE_BROWSER)."""
+    found, looked_at = find_chromium()
+    if found is None:
+        pytest.fail(
+            f"Chromium is missing ({looked_at}) and POLICYLAB_REQUIRE_BROWSER is set: "
+            "`apt-get install -y chromium` (.ci/run does this)."
+        )
+    return found
 
 
 class Server:

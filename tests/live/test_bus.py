@@ -74,6 +74,42 @@ async def test_a_watch_wakes_only_for_news_it_has_not_seen() -> None:
     bus.publish_threadsafe({1: 9})  # a stopped bus ignores late commits
 
 
+async def test_stopping_ends_the_bus_even_when_a_send_finishes_at_that_moment() -> None:
+    """Before Python 3.12, asyncio.wait_for swallows a cancellation that arrives as the send it
+    waits for finishes (CPython gh-86296): the sender then waited for news forever, and so did
+    the app's shutdown (seen as a test suite that hung in a client's teardown)."""
+    sent = asyncio.get_running_loop().create_future()
+    sending = asyncio.Event()
+
+    class Bus(RemoteBus):
+        name = "test"
+
+        async def _send_payload(self, payload: str) -> None:
+            sending.set()
+            await sent
+
+        async def _close_sender(self) -> None:
+            return None
+
+        async def _listen(self) -> None:
+            await asyncio.Event().wait()
+
+    bus = Bus()
+    await bus.start()
+    bus.publish(1, 1)
+    await sending.wait()
+    tasks = list(bus._tasks)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # A stop that hangs is released after 5 s by cancelling its tasks once more.
+    watchdog = loop.call_later(5, lambda: [task.cancel() for task in tasks])
+    sent.set_result(None)  # the send finishes in the same turn of the loop as stop() cancels
+    await bus.stop()
+    watchdog.cancel()
+    assert loop.time() - started < 5, "stop() waited for the sender until the watchdog"
+    assert all(task.done() for task in tasks)
+
+
 @pytest.fixture
 async def bus_pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[RemoteBus, RemoteBus]]:
     """Two buses of one kind, as two worker processes would have them."""
@@ -115,6 +151,14 @@ async def test_a_publish_in_one_process_wakes_the_watchers_of_another(
     sender, receiver = bus_pair
     session_id = 900_000 + os.getpid()  # no clash with another test run on the same server
     with receiver.watch(session_id) as watch, sender.watch(session_id) as local:
+        heard: list[int | None] = []
+        notify = watch.notify
+
+        def hear(seq: int | None) -> None:
+            heard.append(seq)
+            notify(seq)
+
+        watch.notify = hear  # type: ignore[method-assign]
         sender.publish(session_id, 5)
         assert await local.wait(1) is True  # its own process hears it at once
         assert await watch.wait(5) is True
@@ -122,8 +166,12 @@ async def test_a_publish_in_one_process_wakes_the_watchers_of_another(
         for seq in range(6, 30):
             sender.publish(session_id, seq)
         assert await watch.wait(5) is True
-        await asyncio.sleep(0.3)  # coalesced or not, the last seq arrives
+        deadline = asyncio.get_running_loop().time() + 5
+        while 29 not in heard:  # coalesced or not, the last seq arrives
+            assert asyncio.get_running_loop().time() < deadline, f"heard only {heard}"
+            await watch.wait(0.05)
         watch.seen = 29
+        await watch.wait(0)  # news that came before it caught up
         assert await watch.wait(0.3) is False
 
 

@@ -20,6 +20,8 @@ from tests.live.servers import Server, start_server, stop, wait_healthy
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs POLICYLAB_TEST_DATABASE_URL"),
+    # Under pytest-xdist: one worker starts the two servers once, not each worker its own.
+    pytest.mark.xdist_group("two_servers"),
 ]
 
 DELIVERY_SECONDS = 5.0

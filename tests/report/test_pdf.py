@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,48 @@ def wait_until(condition: Callable[[], bool], seconds: float = 15) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+# The helper process's tests run on SQLite only: what they check (which process lays out
+# which part, and when the helper starts and stops) does not depend on the database, and each
+# lays out several PDFs. The report's content is checked on every backend (the page numbering
+# below, and test_export.py).
+helper_test = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@dataclass
+class FakeClock:
+    """Stands in for the helper's idle countdown: time moves only when the test moves it."""
+
+    now: float = 0.0
+    pending: list["FakeCountdown"] = field(default_factory=list)
+
+    def countdown(self, seconds: float, action: Callable[[], None]) -> "FakeCountdown":
+        started = FakeCountdown(due=self.now + seconds, action=action)
+        self.pending.append(started)
+        return started
+
+    def advance(self, seconds: float) -> None:
+        """Move time on, calling every countdown that falls due, in order."""
+        self.now += seconds
+        for due in sorted(self.pending, key=lambda c: c.due):
+            if due.due <= self.now and not due.cancelled:
+                self.pending.remove(due)
+                due.action()
+
+    @property
+    def running(self) -> list["FakeCountdown"]:
+        return [c for c in self.pending if not c.cancelled]
+
+
+@dataclass
+class FakeCountdown:
+    due: float
+    action: Callable[[], None]
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 @pytest.fixture
@@ -107,6 +150,7 @@ def test_pages_are_numbered_in_two_parts_and_the_contents_jump_to_the_appendix(
     assert any("Executive summary" in str(item) for item in reader.outline)
 
 
+@helper_test
 def test_the_helper_process_lays_out_the_same_pdf(
     client: TestClient, engine: Engine, laid_out_here: list[str]
 ) -> None:
@@ -123,6 +167,7 @@ def test_the_helper_process_lays_out_the_same_pdf(
     assert len(page_texts(helped)) >= 6
 
 
+@helper_test
 def test_several_pdfs_at_once_share_the_helper(client: TestClient, engine: Engine) -> None:
     s = scored_workshop(client)
     report = report_of(engine, s.w.code)
@@ -133,6 +178,7 @@ def test_several_pdfs_at_once_share_the_helper(client: TestClient, engine: Engin
     assert len(helper_pids()) == 1
 
 
+@helper_test
 def test_large_reports_use_a_running_helper_and_start_one_otherwise(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch, laid_out_here: list[str]
 ) -> None:
@@ -157,6 +203,7 @@ def test_large_reports_use_a_running_helper_and_start_one_otherwise(
     assert laid_out_here == ["main"]
 
 
+@helper_test
 def test_the_report_page_starts_the_helper_for_a_large_report(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,6 +218,7 @@ def test_the_report_page_starts_the_helper_for_a_large_report(
     assert "Page A-1 of A-" in "\n".join(page_texts(export(s.w, "pdf")))
 
 
+@helper_test
 def test_a_helper_that_died_costs_time_not_the_pdf(client: TestClient, engine: Engine) -> None:
     s = scored_workshop(client)
     report = report_of(engine, s.w.code)
@@ -185,6 +233,7 @@ def test_a_helper_that_died_costs_time_not_the_pdf(client: TestClient, engine: E
     assert helper_pids() and pid not in helper_pids()
 
 
+@helper_test
 def test_a_hung_helper_is_killed_and_the_part_laid_out_here(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,16 +254,26 @@ def test_a_hung_helper_is_killed_and_the_part_laid_out_here(
             os.kill(pid, signal.SIGKILL)
 
 
+@helper_test
 def test_an_idle_helper_stops(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = scored_workshop(client)
     report = report_of(engine, s.w.code)
-    monkeypatch.setattr(pdf_module, "HELPER_IDLE_SECONDS", 3)
+    clock = FakeClock()
+    monkeypatch.setattr(pdf_module, "countdown", clock.countdown)
+    idle = pdf_module.HELPER_IDLE_SECONDS
+    pdf_module._start()
+    clock.advance(idle - 1)
     render_pdf(report, parallel=True)
-    [pid] = helper_pids()  # the countdown starts again when the work is done
-    assert not gone(pid)
-    assert wait_until(lambda: pdf_module._helper is None and gone(pid))
+    [pid] = helper_pids()
+    # The countdown starts again when the work is done: one countdown, a full period long.
+    assert [c.due for c in clock.running] == [clock.now + idle]
+    clock.advance(idle - 1)
+    assert pdf_module._helper is not None and not gone(pid)
+    clock.advance(1)
+    assert pdf_module._helper is None
+    assert wait_until(lambda: gone(pid))
 
 
 def test_the_helper_leaves_when_the_app_process_is_gone() -> None:
@@ -228,12 +287,12 @@ def test_the_helper_leaves_when_the_app_process_is_gone() -> None:
         max_workers=1,
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=pdf_module._helper_main,
-        initargs=(stand_in.pid,),
+        initargs=(stand_in.pid, 0.1),  # looks for the app every 0.1 s
     )
     try:
         pool.submit(pdf_module._ready).result(timeout=60)
         [pid] = list(pool._processes)  # type: ignore[attr-defined]
-        time.sleep(1.5)
+        time.sleep(0.5)  # five looks at a living app
         assert not gone(pid)  # stays while the app lives
         stand_in.kill()
         stand_in.wait()
