@@ -8,6 +8,7 @@ handler calls `answer` with a fresh read-only database session (the request's ow
 work has been rolled back by then).
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -75,6 +76,9 @@ class AppError(Exception):
         # in). Followed for page requests, except htmx writes (a redirect would drop what
         # was typed; the toast explains instead). The API always gets the refusal.
         self.redirect_to = redirect_to
+
+    # Seconds the answer waits (on the event loop, holding nothing): makes guessing slow.
+    answer_after = 0.0
 
 
 class InvalidInput(AppError):
@@ -220,6 +224,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
+        if exc.answer_after:
+            await asyncio.sleep(exc.answer_after)
         response = await _page_answer(request, exc) if not is_api(request) else None
         if response is None:
             response = error_response(request, exc.status_code, exc.message)

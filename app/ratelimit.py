@@ -29,6 +29,11 @@ LIMITS = {
     "contribute": 120,
     "import": 60,
     "organiser_key": 20,  # wrong organiser keys, through the API or the create page
+    # Per session as well as per address: one client behind the venue's address must not
+    # fill a session with puppets, nor lock the real room out by doing so.
+    "join_session": 1200,
+    "contribute_session": 3000,
+    "code_guess": 30,  # join codes that match no session, per address
 }
 KEY_PREFIX = "policylab-limits"
 

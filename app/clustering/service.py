@@ -326,6 +326,7 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
             granularity=request.granularity,
             engine=chosen_engine,
             known_vectors=known,
+            category_descriptions=session.category_descriptions or None,
         )
         duplicates = engine.find_near_duplicates(texts, engine=chosen_engine, known_vectors=known)
     except ClusteringEngineUnavailable as exc:

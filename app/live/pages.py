@@ -69,6 +69,8 @@ CACHE_SIZE = 512
 
 CONTRIBUTION_EVENTS = {"contribution_added", "contribution_updated", "contribution_removed"}
 CLUSTER_EVENTS = {"cluster_changed", "cluster_removed"}
+# Who is in the room changed (counts, progress, authors).
+PARTICIPANT_EVENTS = {"participant_joined", "participant_removed"}
 
 # A region: (name, argument). Participant and facilitator regions have distinct names, and a
 # stream only ever asks for those of its own audience (see `regions_for`).
@@ -116,11 +118,11 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
     if watch.view == "dashboard":
         if kind == "phase_changed":
             return [("dash_phase", None)]
-        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | {"participant_joined", "rating_changed"}:
+        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | PARTICIPANT_EVENTS | {"rating_changed"}:
             return [("dash_counts", None)]
         return []
     if watch.view == "brainstorm":
-        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | {"participant_joined"}:
+        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | PARTICIPANT_EVENTS:
             return [("brainstorm_board", None)]
         return []
     if watch.view == "clustering":
@@ -134,12 +136,11 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
             return board
         return []
     if watch.view == "matrix":
-        if kind in CLUSTER_EVENTS | {"rating_changed", "participant_joined"}:
+        if kind in CLUSTER_EVENTS | PARTICIPANT_EVENTS | {"rating_changed"}:
             return [("matrix", None)]
         return []
     if watch.view == "projector":
-        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | {
-            "participant_joined",
+        if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | PARTICIPANT_EVENTS | {
             "rating_changed",
             "phase_changed",
             "session_updated",

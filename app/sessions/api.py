@@ -14,6 +14,8 @@ from app.sessions.models import (
     ChallengePublic,
     ContributionCreate,
     ContributionPublic,
+    ContributionsRemoval,
+    ContributionsRemoved,
     ContributionUpdate,
     ParticipantCreate,
     ParticipantCreated,
@@ -101,6 +103,14 @@ def list_participants(actor: FacilitatorDep, db: DbDep) -> list[ParticipantPubli
     return [ParticipantPublic.of(p) for p in service.list_participants(db, actor.session)]
 
 
+@router.delete("/sessions/{code}/participants/{participant_id}", status_code=204)
+def remove_participant(participant_id: PathId, actor: FacilitatorDep, db: DbDep) -> Response:
+    """Remove a participant with everything they wrote and scored (facilitator only); their
+    token stops working."""
+    service.remove_participant(db, actor, participant_id)
+    return Response(status_code=204)
+
+
 @router.post("/sessions/{code}/phase", response_model=PhasePublic)
 def change_phase(data: PhaseChange, actor: FacilitatorDep, db: DbDep) -> PhasePublic:
     """Move the session to another phase (forwards or back)."""
@@ -132,6 +142,17 @@ def list_contributions(
         service.contribution_public(c, actor, names)
         for c in service.visible_contributions(db, actor, challenge_id)
     ]
+
+
+@router.post("/sessions/{code}/contributions/remove", response_model=ContributionsRemoved)
+def remove_contributions(
+    data: ContributionsRemoval, actor: FacilitatorDep, db: DbDep
+) -> ContributionsRemoved:
+    """Remove several contributions at once (facilitator only): all of them, or none when
+    one is not of this session."""
+    return ContributionsRemoved(
+        removed=service.remove_contributions(db, actor, data.contribution_ids)
+    )
 
 
 @router.patch("/sessions/{code}/contributions/{contribution_id}", response_model=ContributionPublic)

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +15,7 @@ from app import ratelimit
 from app.config import get_settings
 from app.db import DbDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.i18n import N_, _
 from app.ratelimit import Caller, CallerDep
 from app.sessions.models import Participant, WorkshopSession
 
@@ -89,12 +90,31 @@ def session_by_code(db: Session, code: str) -> WorkshopSession | None:
     ).first()
 
 
-def find_session(db: Session, code: str) -> WorkshopSession:
-    """The session with this join code, or 404."""
+UNKNOWN_CODE = N_("No session has this code. Check the code and try again.")
+
+
+class UnknownCode(NotFound):
+    """No session has this code. Answered a moment late: join codes are short, and guessing
+    them should be slow (misses are also counted per address, see `find_session`)."""
+
+    answer_after = 0.3
+
+
+def find_session(db: Session, code: str, caller: Caller | None = None) -> WorkshopSession:
+    """The session with this join code, or 404. With a `caller` (a code typed or sent over
+    the network), codes that match nothing are counted per address: past the limit, 429."""
+    if caller is not None:
+        ratelimit.refuse_if_exhausted("code_guess", caller.address)
     found = session_by_code(db, code)
     if found is None:
-        raise NotFound("No session has this code. Check the code and try again.")
+        _unknown_code(caller)
     return found
+
+
+def _unknown_code(caller: Caller | None) -> NoReturn:
+    if caller is not None:
+        ratelimit.hit("code_guess", caller.address)
+    raise UnknownCode(_(UNKNOWN_CODE))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -154,17 +174,19 @@ _SESSION_AND_HOLDER = (
 )
 
 
-def authenticate(db: Session, code: str, token: str | None) -> Actor:
+def authenticate(db: Session, code: str, token: str | None, caller: Caller | None = None) -> Actor:
     """`find_session` then `resolve_actor`, in one query when the token is a participant's
     or this session's facilitator's (same answers: 404, then 401 or 403)."""
     if not token:
-        return resolve_actor(db, find_session(db, code), token)
+        return resolve_actor(db, find_session(db, code, caller), token)
+    if caller is not None:
+        ratelimit.refuse_if_exhausted("code_guess", caller.address)
     hashed = hash_token(token)
     row = db.exec(  # type: ignore[call-overload]
         _SESSION_AND_HOLDER, params={"code": normalise_code(code), "token_hash": hashed}
     ).first()
     if row is None:
-        raise NotFound("No session has this code. Check the code and try again.")
+        _unknown_code(caller)
     session, participant = row
     if participant is None or participant.session_id != session.id:
         return resolve_actor(db, session, token)  # the facilitator, or a refusal
@@ -219,9 +241,9 @@ FACILITATOR_ON_PARTICIPANT_PAGE = (
 )
 
 
-def get_workshop(code: str, db: DbDep) -> WorkshopSession:
+def get_workshop(code: str, db: DbDep, caller: CallerDep) -> WorkshopSession:
     """Dependency: the session named in the path, or 404."""
-    return find_session(db, code)
+    return find_session(db, code, caller)
 
 
 WorkshopDep = Annotated[WorkshopSession, Depends(get_workshop)]
@@ -231,11 +253,12 @@ def get_actor(
     code: str,
     request: Request,
     db: DbDep,
+    caller: CallerDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Actor:
     """Dependency: the authenticated actor for the session named in the path (404, 401, 403;
     the session and the token's holder are read in one query)."""
-    return authenticate(db, code, request_token(request, code))
+    return authenticate(db, code, request_token(request, code), caller)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -43,6 +43,7 @@ class SessionBase(SQLModel):
     place: str = ""
     organiser: str = ""
     lab_date: str = ""
+    joins_open: bool = True
 
 
 class WorkshopSession(SessionBase, table=True):
@@ -61,6 +62,10 @@ class WorkshopSession(SessionBase, table=True):
     lab_date: str = Field(default="", max_length=40)
     # The session's language: the projector's, and the report's unless another is asked for.
     language: str = Field(default=DEFAULT_LANGUAGE, max_length=12)
+    # Category name → a one-line description the clustering assistant reads; optional.
+    category_descriptions: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     last_event_seq: int = 0
     timer_duration: int = 0
     timer_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -259,6 +264,22 @@ class SessionSettingsUpdate(SQLModel):
     organiser: str | None = None
     lab_date: str | None = None
     language: str | None = None
+    joins_open: bool | None = Field(
+        default=None, description="False closes the session to new participants."
+    )
+    category_descriptions: dict[str, str] | None = Field(
+        default=None,
+        description="A one-line description per category name, read by the clustering "
+        "assistant when it suggests a category.",
+    )
+
+
+class ContributionsRemoval(SQLModel):
+    contribution_ids: list[DbId] = Field(max_length=1000)
+
+
+class ContributionsRemoved(SQLModel):
+    removed: int
 
 
 class SessionCreated(SQLModel):
@@ -286,6 +307,7 @@ class SessionPublic(SessionBase):
     language: str = DEFAULT_LANGUAGE
     challenges: list[ChallengePublic]
     categories: list[str]
+    category_descriptions: dict[str, str] = {}
     counts: SessionCounts
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import DbDep
 from app.errors import AppError, Forbidden, InvalidInput, NotFound, on_refusal
-from app.ratelimit import CallerDep
+from app.ratelimit import Caller, CallerDep
 from app.sessions import service
 from app.sessions.auth import (
     FacilitatorPageDep,
@@ -159,9 +159,9 @@ def created_page(request: Request, actor: FacilitatorPageDep) -> Response:
 # --- facilitator sign-in ---------------------------------------------------------------------
 
 
-def _facilitator_session(db: Session, code: str, key: str) -> WorkshopSession:
+def _facilitator_session(db: Session, code: str, key: str, caller: Caller) -> WorkshopSession:
     """The session whose facilitator key this is; 404 unknown code, 403 any other key."""
-    session = find_session(db, code)
+    session = find_session(db, code, caller)
     actor = actor_for_token(db, session, key)
     if actor is None or not actor.is_facilitator:
         raise Forbidden(
@@ -183,12 +183,12 @@ OTHER_SITES = {"cross-site", "same-site"}
 
 
 @router.get("/f/{code}")
-def facilitator_link(code: str, request: Request, db: DbDep) -> Response:
+def facilitator_link(code: str, request: Request, db: DbDep, caller: CallerDep) -> Response:
     """Exchange the facilitator link's key for the cookie, then open the dashboard. A link
     followed from another site asks first: a page could otherwise sign this browser in to
     someone else's session (login CSRF)."""
     key = request.query_params.get("key", "").strip()
-    session = _facilitator_session(db, code, key)
+    session = _facilitator_session(db, code, key, caller)
     if request.headers.get("sec-fetch-site") in OTHER_SITES:
         context = {"session": session, "key": key}
         return no_store(render(request, "sessions/facilitator_confirm.html", context))
@@ -196,10 +196,10 @@ def facilitator_link(code: str, request: Request, db: DbDep) -> Response:
 
 
 @router.post("/f/{code}")
-def facilitator_link_confirmed(code: str, db: DbDep, form: FormDep) -> Response:
+def facilitator_link_confirmed(code: str, db: DbDep, form: FormDep, caller: CallerDep) -> Response:
     """The facilitator confirmed signing in with the link's key."""
     key = form_text(form, "key").strip()
-    return _signed_in(_facilitator_session(db, code, key), key)
+    return _signed_in(_facilitator_session(db, code, key, caller), key)
 
 
 @router.get("/f")
@@ -221,7 +221,9 @@ def split_link(code: str, key: str) -> tuple[str, str]:
 
 
 @router.post("/f")
-def facilitator_key_submit(request: Request, db: DbDep, form: FormDep) -> Response:
+def facilitator_key_submit(
+    request: Request, db: DbDep, form: FormDep, caller: CallerDep
+) -> Response:
     """Check the code and key; sign in or show the form again (the key is never echoed)."""
     code, key = split_link(form_text(form, "code"), form_text(form, "key"))
 
@@ -239,4 +241,4 @@ def facilitator_key_submit(request: Request, db: DbDep, form: FormDep) -> Respon
         raise InvalidInput(
             "Enter the facilitator key, or paste the whole facilitator link.", field="key"
         )
-    return _signed_in(_facilitator_session(db, code, key), key)
+    return _signed_in(_facilitator_session(db, code, key, caller), key)

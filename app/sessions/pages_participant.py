@@ -64,12 +64,12 @@ def _unknown_code_asks_again(request: Request, code: str) -> None:
 
 
 @router.get("/join")
-def join_by_code(request: Request, db: DbDep, code: str = "") -> Response:
+def join_by_code(request: Request, db: DbDep, caller: CallerDep, code: str = "") -> Response:
     """The landing page's join form: find the session by its code (any case)."""
     if not code.strip():
         return _code_form(request, "", None, 200)
     _unknown_code_asks_again(request, code)
-    return RedirectResponse(f"/join/{find_session(db, code).code}", status_code=303)
+    return RedirectResponse(f"/join/{find_session(db, code, caller).code}", status_code=303)
 
 
 def _join_page(
@@ -93,10 +93,10 @@ def _join_page(
 
 
 @router.get("/join/{code}")
-def join_form(code: str, request: Request, db: DbDep) -> Response:
+def join_form(code: str, request: Request, db: DbDep, caller: CallerDep) -> Response:
     """Ask for an optional display name; someone who already joined goes straight in."""
     _unknown_code_asks_again(request, code)
-    session = find_session(db, code)
+    session = find_session(db, code, caller)
     actor = optional_actor(db, session, request)
     if actor is not None and actor.participant is not None:
         return RedirectResponse(f"/s/{session.code}", status_code=303)
@@ -109,7 +109,7 @@ def join_submit(
 ) -> Response:
     """Join: the cookie keeps the participant's identity in this browser."""
     _unknown_code_asks_again(request, code)
-    session = find_session(db, code)
+    session = find_session(db, code, caller)
     actor = optional_actor(db, session, request)
     if actor is not None and actor.participant is not None:
         return see_other(request, f"/s/{session.code}")

@@ -13,14 +13,14 @@ from app import ratelimit
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, WrongPhase
-from app.i18n import current_language, gettext, is_available, use_language
+from app.i18n import _, current_language, gettext, is_available, use_language
 from app.limits import clean_text, clean_title
 from app.live.models import Event
 from app.live.service import record_event
 from app.matrix.models import Rating
 from app.models_base import utcnow
 from app.ratelimit import Caller
-from app.sessions.auth import Actor, hash_token, new_code, new_token
+from app.sessions.auth import Actor, hash_token, new_code, new_token, require_facilitator
 from app.sessions.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_QUESTIONS,
@@ -200,7 +200,7 @@ def create_session(
 
 
 def _unused_code(db: Session) -> str:
-    for _ in range(50):
+    for _attempt in range(50):
         code = new_code()
         if db.exec(select(WorkshopSession.id).where(WorkshopSession.code == code)).first() is None:
             return code
@@ -245,7 +245,7 @@ def update_settings(db: Session, session: WorkshopSession, data: SessionSettings
     """Change title, options or categories; renaming a category keeps its clusters filed."""
     if data.title is not None:
         session.title = clean_title(data.title)
-    for flag in ("show_contributions", "show_names"):
+    for flag in ("show_contributions", "show_names", "joins_open"):
         value = getattr(data, flag)
         if value is not None:
             setattr(session, flag, value)
@@ -258,10 +258,46 @@ def update_settings(db: Session, session: WorkshopSession, data: SessionSettings
         session.language = clean_language(data.language)
     if data.categories is not None:
         _replace_categories(db, session, clean_categories(data.categories))
+    if data.category_descriptions is not None:
+        session.category_descriptions = clean_category_descriptions(
+            session.categories, data.category_descriptions
+        )
     session.updated_at = utcnow()
     db.add(session)
     record_event(db, session, "session_updated")
     db.flush()
+
+
+def clean_category_descriptions(
+    categories: Sequence[str], descriptions: dict[str, str]
+) -> dict[str, str]:
+    """One line per category of the session, at most 200 characters; empty ones dropped."""
+    if len(descriptions) > MAX_CATEGORIES:
+        raise InvalidInput(
+            _("At most %(n)s categories are allowed.", n=MAX_CATEGORIES),
+            field="category_descriptions",
+        )
+    known = {c.casefold(): c for c in categories}
+    cleaned: dict[str, str] = {}
+    for name, text in descriptions.items():
+        category = known.get(name.strip().casefold())
+        if category is None:
+            raise InvalidInput(
+                _("“%(name)s” is not a category of this session.", name=name.strip()),
+                field="category_descriptions",
+            )
+        line = " ".join(
+            clean_text(
+                text,
+                field="category_descriptions",
+                label=_("A category description"),
+                max_chars=200,
+                required=False,
+            ).split()
+        )
+        if line:
+            cleaned[category] = line
+    return cleaned
 
 
 def _replace_categories(db: Session, session: WorkshopSession, new: list[str]) -> None:
@@ -276,6 +312,11 @@ def _replace_categories(db: Session, session: WorkshopSession, new: list[str]) -
         elif cluster.category not in new:
             cluster.category = new[0]
             db.add(cluster)
+    session.category_descriptions = {
+        renames.get(name, name): text
+        for name, text in (session.category_descriptions or {}).items()
+        if renames.get(name, name) in new
+    }
     session.categories = new
 
 
@@ -313,8 +354,13 @@ def join(
 ) -> tuple[Participant, str]:
     """Add a participant; the token is returned once and stored hashed. `caller`: who asked
     over the network (counted against the joining limit); None for the command line."""
+    if not session.joins_open:
+        raise Forbidden(
+            _("This session is closed to new participants. Ask the facilitator to open it.")
+        )
     if caller is not None:
         ratelimit.hit("join", caller.address)
+        ratelimit.hit("join_session", session.code)
     clean = clean_text(
         name,
         field="name",
@@ -344,6 +390,26 @@ def rename_participant(db: Session, actor: Actor, name: str) -> Participant:
     db.add(actor.participant)
     db.flush()
     return actor.participant
+
+
+def remove_participant(db: Session, actor: Actor, participant_id: int) -> int:
+    """The facilitator removes a participant with everything they wrote and scored (a
+    puppet, or someone who asked to be forgotten); their token stops working at once.
+    Returns how many contributions went with them."""
+    require_facilitator(actor)
+    session = actor.session
+    participant = db.get(Participant, participant_id)
+    if participant is None or participant.session_id != session.id:
+        raise NotFound(_("This session has no participant %(id)s.", id=participant_id))
+    theirs = db.exec(
+        select(Contribution.id).where(Contribution.participant_id == participant_id)
+    ).all()
+    removed = _remove_contributions(db, session, [i for i in theirs if i is not None])
+    db.exec(delete(Rating).where(col(Rating.participant_id) == participant_id))
+    db.delete(participant)
+    record_event(db, session, "participant_removed", participant_id=participant_id)
+    db.flush()
+    return removed
 
 
 def list_participants(db: Session, session: WorkshopSession) -> list[Participant]:
@@ -377,6 +443,7 @@ def add_contribution(
     require_phase(session, ["brainstorm"], "Adding contributions")
     if actor.participant_id is not None:  # the facilitator may paste in a whole wall of notes
         ratelimit.hit("contribute", f"{session.id}:{actor.participant_id}")
+        ratelimit.hit("contribute_session", session.code)
     challenge = get_challenge(db, session, challenge_id)
     cleaned = clean_text(
         text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
@@ -499,20 +566,41 @@ def remove_contribution(db: Session, actor: Actor, contribution_id: int) -> None
     """The author (while the brainstorm is open) or the facilitator removes a contribution."""
     contribution = get_contribution(db, actor.session, contribution_id)
     _check_can_change(actor, contribution)
+    _remove_contributions(db, actor.session, [contribution_id])
+
+
+def remove_contributions(db: Session, actor: Actor, contribution_ids: Sequence[int]) -> int:
+    """The facilitator removes several contributions at once (all of them, or none: an id
+    of another session refuses the whole request). Returns how many were removed."""
+    require_facilitator(actor)
+    wanted = list(dict.fromkeys(contribution_ids))
+    for contribution_id in wanted:
+        get_contribution(db, actor.session, contribution_id)
+    return _remove_contributions(db, actor.session, wanted)
+
+
+def _remove_contributions(db: Session, session: WorkshopSession, ids: Sequence[int]) -> int:
+    """Delete these contributions of the session; marked duplicates of them stand alone."""
+    if not ids:
+        return 0
     for duplicate in db.exec(
-        select(Contribution).where(Contribution.duplicate_of_id == contribution.id)
+        select(Contribution).where(col(Contribution.duplicate_of_id).in_(ids))
     ):
-        duplicate.duplicate_of_id = None
-        db.add(duplicate)
-    db.delete(contribution)
-    record_event(
-        db,
-        actor.session,
-        "contribution_removed",
-        contribution_id=contribution_id,
-        challenge_id=contribution.challenge_id,
-    )
+        if duplicate.id not in ids:
+            duplicate.duplicate_of_id = None
+            db.add(duplicate)
+    found = db.exec(select(Contribution).where(col(Contribution.id).in_(ids))).all()
+    for contribution in found:
+        db.delete(contribution)
+        record_event(
+            db,
+            session,
+            "contribution_removed",
+            contribution_id=contribution.id,
+            challenge_id=contribution.challenge_id,
+        )
     db.flush()
+    return len(found)
 
 
 def list_contributions(

@@ -362,3 +362,60 @@ def test_delete_session_removes_everything(workshop: Workshop, db: Session) -> N
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_facilitator_removes_a_participant_and_their_notes(
+    client: TestClient, db: Session
+) -> None:
+    w = create_workshop(client, participants=2)
+    w.phase("brainstorm")
+    spam = [w.contribute(0, 0, f"Spam {i}")["id"] for i in range(2)]
+    kept = w.contribute(1, 0, "A real gap")["id"]
+    puppet = w.participants[0]["id"]
+    assert client.delete(w.url(f"/participants/{puppet}"), headers=w.p(1)).status_code == 403
+    assert client.delete(w.url(f"/participants/{puppet}"), headers=w.f).status_code == 204
+    # Their token is gone with them; their notes too.
+    assert client.get(w.url(), headers=w.p(0)).status_code == 401
+    listed = client.get(w.url("/contributions"), headers=w.f).json()
+    assert [c["id"] for c in listed] == [kept] and not set(spam) & {c["id"] for c in listed}
+    assert client.delete(w.url(f"/participants/{puppet}"), headers=w.f).status_code == 404
+
+
+def test_bulk_removal_of_contributions(client: TestClient, db: Session) -> None:
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    ids = [w.contribute(0, 0, f"Note {i}")["id"] for i in range(3)]
+    body = {"contribution_ids": ids[:2]}
+    assert client.post(w.url("/contributions/remove"), json=body, headers=w.p(0)).status_code == 403
+    done = client.post(w.url("/contributions/remove"), json=body, headers=w.f)
+    assert done.status_code == 200 and done.json() == {"removed": 2}
+    assert count(db, Contribution) == 1
+    unknown = client.post(
+        w.url("/contributions/remove"), json={"contribution_ids": [ids[2], 99999]}, headers=w.f
+    )
+    assert unknown.status_code == 404 and count(db, Contribution) == 1
+
+
+def test_a_closed_session_refuses_new_participants(client: TestClient) -> None:
+    w = create_workshop(client, participants=1)
+    closed = client.patch(w.url(), json={"joins_open": False}, headers=w.f)
+    assert closed.status_code == 200 and closed.json()["joins_open"] is False
+    refused = client.post(w.url("/participants"), json={"name": "Puppet"})
+    assert refused.status_code == 403 and "closed to new participants" in refused.json()["detail"]
+    assert client.get(w.url(), headers=w.p(0)).status_code == 200  # those in stay in
+    client.patch(w.url(), json={"joins_open": True}, headers=w.f)
+    assert client.post(w.url("/participants"), json={}).status_code == 201
+
+
+def test_guessing_join_codes_is_limited_per_address(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import ratelimit
+
+    w = create_workshop(client)
+    monkeypatch.setitem(ratelimit.LIMITS, "code_guess", 3)
+    for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
+        assert client.post(f"/api/v1/sessions/{guess}/participants", json={}).status_code == 404
+    # Past the limit every code waits, the right one too: guessing cannot go on.
+    assert client.post(w.url("/participants"), json={}).status_code == 429
+    assert client.get("/join/DDDDDD", headers={"Accept": "text/html"}).status_code == 429

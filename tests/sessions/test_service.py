@@ -238,3 +238,98 @@ def test_deleting_a_session_removes_every_row_of_it(service_db: Session) -> None
     assert service_db.exec(select(Participant)).all() == []
     assert service_db.exec(select(Contribution)).all() == []
     assert all(e.session_id == keep.id for e in service_db.exec(select(Event)))
+
+
+def test_a_closed_session_takes_no_new_participants(service_db: Session) -> None:
+    session = lab(service_db).session
+    participant(service_db, session, "Amira")
+    service.update_settings(service_db, session, SessionSettingsUpdate(joins_open=False))
+    with pytest.raises(Forbidden, match="closed to new participants"):
+        service.join(service_db, session, "Puppet")
+    service.update_settings(service_db, session, SessionSettingsUpdate(joins_open=True))
+    service.join(service_db, session, "Jonas")
+    assert len(service.list_participants(service_db, session)) == 2
+
+
+def test_joining_is_limited_per_session_too(
+    service_db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ratelimit.LIMITS, "join_session", 2)
+    session, other = lab(service_db).session, lab(service_db).session
+    for address in ("198.51.100.1", "198.51.100.2"):
+        service.join(service_db, session, "", Caller(address))
+    # A third address is refused here (one client cannot fill a room with puppets)…
+    with pytest.raises(TooManyRequests):
+        service.join(service_db, session, "", Caller("198.51.100.3"))
+    # …while other sessions are not affected.
+    service.join(service_db, other, "", Caller("198.51.100.3"))
+
+
+def test_removing_a_participant_takes_their_notes_and_scores(service_db: Session) -> None:
+    created = lab(service_db)
+    session, challenge = created.session, created.challenges[0].id
+    service.change_phase(service_db, session, "brainstorm")
+    puppet, amira = participant(service_db, session), participant(service_db, session)
+    for text in ("Spam 1", "Spam 2"):
+        service.add_contribution(service_db, puppet, challenge, text)  # type: ignore[arg-type]
+    kept, _ = service.add_contribution(service_db, amira, challenge, "Real gap")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        service.remove_participant(service_db, amira, puppet.participant_id)  # type: ignore[arg-type]
+    removed = service.remove_participant(
+        service_db,
+        facilitator(session),
+        puppet.participant_id,  # type: ignore[arg-type]
+    )
+    assert removed == 2
+    assert [c.text for c in service.list_contributions(service_db, session)] == ["Real gap"]
+    assert [p.id for p in service.list_participants(service_db, session)] == [amira.participant_id]
+    with pytest.raises(NotFound):
+        service.remove_participant(service_db, facilitator(session), puppet.participant_id)  # type: ignore[arg-type]
+    assert kept.id is not None
+
+
+def test_bulk_removal_is_all_or_nothing(service_db: Session) -> None:
+    created, other = lab(service_db), lab(service_db)
+    session, challenge = created.session, created.challenges[0].id
+    service.change_phase(service_db, session, "brainstorm")
+    service.change_phase(service_db, other.session, "brainstorm")
+    amira = participant(service_db, session)
+    ids = [
+        service.add_contribution(service_db, amira, challenge, f"Note {i}")[0].id
+        for i in range(3)  # type: ignore[arg-type]
+    ]
+    foreign, _ = service.add_contribution(
+        service_db,
+        facilitator(other.session),
+        other.challenges[0].id,  # type: ignore[arg-type]
+        "Elsewhere",
+    )
+    with pytest.raises(NotFound):
+        service.remove_contributions(service_db, facilitator(session), [ids[0], foreign.id])  # type: ignore[list-item]
+    assert len(service.list_contributions(service_db, session)) == 3
+    with pytest.raises(Forbidden):
+        service.remove_contributions(service_db, amira, ids[:1])  # type: ignore[arg-type]
+    assert service.remove_contributions(service_db, facilitator(session), ids[:2]) == 2  # type: ignore[arg-type]
+    assert [c.id for c in service.list_contributions(service_db, session)] == ids[2:]
+
+
+def test_category_descriptions_follow_their_category(service_db: Session) -> None:
+    session = lab(service_db).session
+    service.update_settings(
+        service_db,
+        session,
+        SessionSettingsUpdate(
+            category_descriptions={
+                "ai and SECTOR players": "  the actors   themselves ",
+                "Ecosystem structure": "",
+            }
+        ),
+    )
+    assert session.category_descriptions == {"AI and sector players": "the actors themselves"}
+    with pytest.raises(InvalidInput, match="not a category"):
+        service.update_settings(
+            service_db, session, SessionSettingsUpdate(category_descriptions={"Nope": "x"})
+        )
+    renamed = ["Players", *DEFAULT_CATEGORIES[1:]]
+    service.update_settings(service_db, session, SessionSettingsUpdate(categories=renamed))
+    assert session.category_descriptions == {"Players": "the actors themselves"}
