@@ -24,6 +24,9 @@ from app import ratelimit
 from app.config import get_settings
 from app.main import create_app
 
+# One worker runs every operation: the cases are counted for the whole module.
+pytestmark = pytest.mark.xdist_group("api_schema")
+
 # Per operation, after schemathesis's own boundary cases; 42 gives some 2,050 requests.
 EXAMPLES = int(os.environ.get("POLICYLAB_SCHEMA_EXAMPLES", "42"))
 MINIMUM_CASES = 2000

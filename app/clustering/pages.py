@@ -35,12 +35,13 @@ def clustering_url(code: str, challenge_id: int | None = None, anchor: str = "")
     return url + (f"#{anchor}" if anchor else "")
 
 
-def optional_id(value: str, field_name: str) -> int | None:
-    """A chosen id from a form's select (empty: none chosen)."""
+def optional_id(value: str, field_name: str, minimum: int = 1) -> int | None:
+    """A chosen id from a form's select, or a position in a list from 0 (empty: none
+    chosen)."""
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= DB_INT_MAX:
+    if not value.isdigit() or not minimum <= int(value) <= DB_INT_MAX:
         raise InvalidInput(f"“{value}” is not a valid choice.", field=field_name)
     return int(value)
 
@@ -238,7 +239,7 @@ def move_contribution(
         raise InvalidInput("Select a contribution to move first.", field="contribution_id")
     target = optional_id(cluster_id, "cluster_id")
     contribution = service.move_contribution(
-        db, actor, chosen, target, optional_id(position, "position")
+        db, actor, chosen, target, optional_id(position, "position", minimum=0)
     )
     cluster = service.get_cluster(db, actor.session, target) if target is not None else None
     return board_response(
@@ -266,7 +267,7 @@ def drop_contribution(
     source = sessions_service.get_contribution(db, actor.session, contribution_id).cluster_id
     target = optional_id(cluster_id, "cluster_id")
     contribution = service.move_contribution(
-        db, actor, contribution_id, target, optional_id(position, "position")
+        db, actor, contribution_id, target, optional_id(position, "position", minimum=0)
     )
     cluster = service.get_cluster(db, actor.session, target) if target is not None else None
     context = board_context(db, actor, contribution.challenge_id)

@@ -203,6 +203,9 @@ def test_no_trap_and_reading_order_on_the_phone(
     ids = [lab.contribute(0, 0, f"Idea number {n} about testbeds") for n in range(2)]
     page = lab.sign_in(new_context(PHONE, **PHONE_DEVICE), token).new_page()
     for phase in ("brainstorm", "clustering", "scoring", "report"):
+        # Leave the page first: an open page follows the phase change by reloading itself,
+        # which would race the next `goto`.
+        page.goto("about:blank")
         if phase == "clustering":
             lab.phase("clustering")
             cluster = lab.cluster(0, TESTBEDS, ids)
