@@ -212,9 +212,15 @@ def test_facilitator_keys_never_reach_the_access_log(
     client: TestClient, caplog: pytest.LogCaptureFixture, target: str
 ) -> None:
     access = logging.getLogger("uvicorn.access")
-    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
-        # The call uvicorn makes for every request.
-        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", target, "1.1", 303)
+    # Listen on the logger itself: a server started in-process by another test on this worker
+    # may have configured uvicorn's loggers not to propagate to the root.
+    access.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            # The call uvicorn makes for every request.
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", target, "1.1", 303)
+    finally:
+        access.removeHandler(caplog.handler)
     [record] = [r for r in caplog.records if r.name == "uvicorn.access"]
     line = record.getMessage()
     assert "SECRET-TOKEN" not in line and "[redacted]" in line
