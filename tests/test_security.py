@@ -209,11 +209,15 @@ def test_over_http_the_cookie_keeps_its_plain_name(client: TestClient) -> None:
     ],
 )
 def test_facilitator_keys_never_reach_the_access_log(
-    client: TestClient, caplog: pytest.LogCaptureFixture, target: str
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
 ) -> None:
     access = logging.getLogger("uvicorn.access")
-    # Listen on the logger itself: a server started in-process by another test on this worker
-    # may have configured uvicorn's loggers not to propagate to the root.
+    # Listen on the logger itself (once): a server started in-process by another test on this
+    # worker may have configured uvicorn's loggers not to propagate to the root.
+    monkeypatch.setattr(access, "propagate", False)
     access.addHandler(caplog.handler)
     try:
         with caplog.at_level(logging.INFO, logger="uvicorn.access"):
