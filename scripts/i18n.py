@@ -6,6 +6,13 @@
     uv run python scripts/i18n.py update     # each language's messages.po follows the template
     uv run python scripts/i18n.py compile    # every catalogue compiles and its placeholders match
     uv run python scripts/i18n.py coverage   # translated / total and fuzzy, per language
+    uv run python scripts/i18n.py todo fr todo.json     # fr's missing or fuzzy entries, as JSON
+    uv run python scripts/i18n.py apply fr done.json    # translations from JSON into fr's .po
+
+`todo` writes a list of {"id", "plural", "context", "comments", "forms", "translation"}
+(`forms`: how many plural forms the language has); fill each "translation" (a string, or a
+list of `forms` strings for a plural message) and `apply` it: the entries become translated
+and lose their fuzzy flag. Entries left empty are skipped.
 
 Each step is `pybabel` (run through Babel's own command-line interface, with the options
 below), so the same commands work by hand; see docs/TRANSLATING.md. English is the source
@@ -17,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import sys
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.messages.catalog import Catalog
@@ -215,7 +224,78 @@ def print_coverage() -> None:
         print(f"{name:<22}{c.translated:>6} / {c.total:<4}{c.fuzzy:>7}{c.percent:>9.0f}%")
 
 
+def _key(message: Any) -> tuple[str, str | None]:
+    msgid = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+    return msgid, message.context
+
+
+def todo(code: str, output: Path) -> int:
+    """Write `code`'s missing and fuzzy entries to `output` as JSON; return how many."""
+    catalog = read_po(po_path(code).open("rb"), locale=code)
+    entries = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        if all(strings) and not message.fuzzy:
+            continue
+        plural = isinstance(message.id, (tuple, list))
+        entries.append(
+            {
+                "id": message.id[0] if plural else message.id,
+                "plural": message.id[1] if plural else None,
+                "context": message.context,
+                "comments": list(message.auto_comments),
+                "forms": catalog.num_plurals if plural else 1,
+                "translation": list(strings)
+                if plural and message.fuzzy
+                else ([""] * catalog.num_plurals if plural else ""),
+            }
+        )
+    output.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
+    return len(entries)
+
+
+def apply(code: str, source: Path) -> int:
+    """Write the translations in `source` (the JSON `todo` made, filled in) into `code`'s
+    catalogue; return how many entries were written."""
+    catalog = read_po(po_path(code).open("rb"), locale=code)
+    by_key = {_key(m): m for m in catalog if m.id}
+    written = 0
+    for entry in json.loads(source.read_text(encoding="utf-8")):
+        message = by_key.get((entry["id"], entry.get("context")))
+        translation = entry.get("translation")
+        if message is None or not translation:
+            continue
+        if isinstance(message.id, (tuple, list)):
+            forms = list(translation) if isinstance(translation, list) else [translation]
+            if len(forms) != catalog.num_plurals or not all(forms):
+                continue
+            message.string = tuple(forms)
+        else:
+            if not isinstance(translation, str):
+                continue
+            message.string = translation
+        message.flags.discard("fuzzy")
+        message.previous_id = []
+        written += 1
+    with po_path(code).open("wb") as out:
+        write_po(out, catalog, width=100, ignore_obsolete=True, include_previous=True)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] in ("todo", "apply"):
+        if len(argv) != 3 or argv[1] not in TRANSLATED_LANGUAGES:
+            print(f"usage: i18n.py {argv[0]} LANGUAGE FILE", file=sys.stderr)
+            return 2
+        if argv[0] == "todo":
+            print(f"{todo(argv[1], Path(argv[2]))} entries to translate in {argv[2]}")
+        else:
+            print(f"{apply(argv[1], Path(argv[2]))} entries written to {po_path(argv[1])}")
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "step",

@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -745,3 +746,24 @@ def test_a_pdf_and_a_docx_in_greek_carry_greek_headings_and_text_in_any_script(
         styles = package.read("word/styles.xml").decode()
     # Every script has a font named for it in the document's default style.
     assert 'w:eastAsia="' in styles and 'w:cs="' in styles
+
+
+def test_todo_and_apply_round_trip_a_translation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The translators' cycle: `todo` lists what a language lacks, `apply` writes the filled
+    list back; the entry then counts as translated and the catalogue still compiles."""
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(script.LOCALE_DIR / "fr", locale_dir / "fr")
+    monkeypatch.setattr(script, "LOCALE_DIR", locale_dir)
+    before = script.coverage("fr")
+    listed = tmp_path / "todo.json"
+    count = script.todo("fr", listed)
+    assert count == before.total - before.translated
+    entries = json.loads(listed.read_text(encoding="utf-8"))
+    single = next(e for e in entries if e["plural"] is None and "%(" not in e["id"])
+    single["translation"] = "Texte traduit"
+    assert script.apply("fr", listed) == 1
+    after = script.coverage("fr")
+    assert after.translated == before.translated + 1
+    assert script.todo("fr", listed) == count - 1
