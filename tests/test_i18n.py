@@ -763,6 +763,7 @@ def test_todo_and_apply_round_trip_a_translation(
     entries = json.loads(listed.read_text(encoding="utf-8"))
     single = next(e for e in entries if e["plural"] is None and "%(" not in e["id"])
     single["translation"] = "Texte traduit"
+    listed.write_text(json.dumps(entries), encoding="utf-8")
     assert script.apply("fr", listed) == 1
     after = script.coverage("fr")
     assert after.translated == before.translated + 1
