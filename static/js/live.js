@@ -90,7 +90,9 @@
 
   function withLastId(url) {
     if (!lastId) return url;
-    return url.replace(/([?&]last_event_id=)[^&]*/, "$1" + encodeURIComponent(lastId));
+    var param = "last_event_id=" + encodeURIComponent(lastId);
+    if (/[?&]last_event_id=/.test(url)) return url.replace(/([?&])last_event_id=[^&]*/, "$1" + param);
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + param;
   }
 
   function between(range) {
@@ -215,8 +217,9 @@
     target.onopen = null;
     target.onerror = null; // never called: a renewal or a reconnection is no error
     target.close = function () {
-      stream.stopped = true;
       target.readyState = 2;
+      if (stream.target !== target) return; // a sink replaced by a new one: that one runs
+      stream.stopped = true;
       closeSource();
     };
     return target;
