@@ -117,7 +117,7 @@
 
   function connect() {
     closeSource();
-    if (!active()) return;
+    if (!active() || !window.EventSource) return; // without EventSource, the regions poll
     var es = new EventSource(withLastId(stream.url), { withCredentials: true });
     stream.source = es;
     es.onopen = function (evt) {
