@@ -148,6 +148,8 @@
       // The server ends this stream now; let it (closing it first would cut the response).
       stream.source = null;
       stream.opened = false;
+      downSince = Date.now();
+      report("down"); // shown only if the next stream is not open within app.js's OUTAGE_MS
       window.setTimeout(function () {
         es.close();
       }, RENEW_CLOSE_MS);
@@ -175,7 +177,7 @@
     var wasOpen = stream.opened;
     closeSource(); // no reconnection by the browser: it is done here
     var delay;
-    if (downSince === null) downSince = Date.now();
+    if (downSince === null) downSince = Date.now(); // else: down since a renewal or before
     if (wasOpen) {
       delay = between(DROPPED_RETRY_MS);
     } else {

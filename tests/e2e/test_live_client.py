@@ -161,6 +161,9 @@ def test_a_renewed_stream_changes_nothing_on_screen_and_loses_nothing(
     for before, after in itertools.pairwise(streams):
         kinds = [m["type"] for m in before["messages"]]
         assert kinds[0] == "hello" and kinds[-1] == "renew", kinds
+        # The next stream was open at once (well within the indicator's patience).
+        gap = after["messages"][0]["at"] - before["messages"][-1]["at"]
+        assert 0 <= gap < OUTAGE_SECONDS * 1000, gap
         # The next stream starts where the last one stopped: Last-Event-ID as a query.
         assert last_id(after["url"]) == before["messages"][-1]["id"], (before, after["url"])
     arrived = [
@@ -270,7 +273,7 @@ def test_the_indicator_speaks_only_after_a_real_outage(
     streams = page.recorded_streams()
     down = first_failure_after_last_stream(streams)
     shown = [e["at"] for e in page.state_times() if e["state"] == "reconnecting"][0]
-    assert OUTAGE_SECONDS * 1000 - 100 <= shown - down <= OUTAGE_SECONDS * 1000 + 1500
+    assert OUTAGE_SECONDS * 1000 - 100 <= shown - down <= OUTAGE_SECONDS * 1000 + 3000
     screenshot(page.page, "live-reconnecting-participant")
 
     resume_from = [m["id"] for s in streams for m in s["messages"] if m["id"]][-1]
