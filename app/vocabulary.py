@@ -183,6 +183,7 @@ CLIENT_MESSAGES: dict[str, str] = {
     "liveLive": N_("Live"),
     "liveReconnecting": N_("Reconnecting…"),
     "liveOffline": N_("Offline"),
+    "liveDeleted": N_("Session deleted"),
     # live pages (live.js)
     "phaseChanged": N_("The workshop is now in the {phase} phase."),
     "pageOutOfDate": N_("This page is out of date."),
@@ -193,6 +194,8 @@ CLIENT_MESSAGES: dict[str, str] = {
         "There are updates for what you are working on. They appear when you are done."
     ),
     "showUpdatesNow": N_("Show them now"),
+    "sessionDeleted": N_("This session has been deleted."),
+    "goToStart": N_("Go to the start page"),
     # the phase timer
     "timerPaused": N_("Paused"),
     "timerExpired": N_("Time is up"),

@@ -8,7 +8,8 @@
  *   [data-counter] on [maxlength]  -> characters-left counter (polite, throttled)
  *   [data-confirm]                 -> native <dialog> confirmation before click/submit
  *   [data-draft="key"]             -> keeps unsent text in localStorage
- *   [data-live-indicator]          -> follows the page's SSE connection state
+ *   [data-live-indicator]          -> the page's connection state (stream from live.js), shown
+ *                                     after a real outage of a few seconds, not a blip
  *   [data-fill="0..100"]           -> sets --fill for .bar (no inline styles)
  *   [autofocus] / [data-focus-after-swap] in swapped content -> focused
  *
@@ -464,7 +465,11 @@
     live: "liveLive",
     reconnecting: "liveReconnecting",
     offline: "liveOffline",
+    deleted: "liveDeleted",
   };
+  // A state worse than "live" is shown only once it has lasted this long: a stream renewed,
+  // a blip of the Wi-Fi or a server restart the page gets over quickly change nothing.
+  var OUTAGE_MS = 3500;
 
   function setLiveState(state) {
     document.querySelectorAll("[data-live-indicator]").forEach(function (indicator) {
@@ -475,54 +480,61 @@
     });
   }
 
-  // The stream's own events and the answers to the page's requests both tell: a request
-  // that got no answer means "offline" even before the browser's offline event (which may
-  // come late, or after the stream said it was open), and any answer ends that.
-  var streamOpen = false;
-  var saidOffline = false;
-
-  function connectionState() {
-    if (navigator.onLine === false || saidOffline) return "offline";
-    return streamOpen ? "live" : "reconnecting";
+  function shownLiveState() {
+    var indicator = document.querySelector("[data-live-indicator]");
+    return indicator ? indicator.getAttribute("data-state") : null;
   }
 
-  document.addEventListener("htmx:sseOpen", function () {
-    streamOpen = true;
-    saidOffline = false; // a stream just opened: the server is reachable
-    setLiveState(connectionState());
-  });
-  document.addEventListener("htmx:sseBeforeMessage", function () {
-    streamOpen = true;
-    setLiveState(connectionState());
-  });
-  document.addEventListener("htmx:sseError", function () {
-    streamOpen = false;
-    setLiveState(connectionState());
-  });
-  document.addEventListener("htmx:sseClose", function (evt) {
-    if (evt.detail && evt.detail.type === "nodeMissing") return;
-    streamOpen = false;
-    setLiveState("offline");
-  });
-  document.addEventListener("policylab:stream-closed", function () {
-    streamOpen = false;
+  // live.js reports the page's stream ("policylab:stream": open, down, paused, gone); the
+  // answers to the page's requests tell too: a request that got no answer means "offline"
+  // even before the browser's offline event (which may come late, or after the stream said
+  // it was open), and any answer ends that.
+  var stream = null; // not reported yet: still connecting
+  var saidOffline = false;
+  var outageTimer = null;
+
+  function connectionState() {
+    if (stream === "gone") return "deleted";
+    if (navigator.onLine === false || saidOffline) return "offline";
+    if (stream === "open") return "live";
+    return stream === null ? "connecting" : "reconnecting";
+  }
+
+  function showConnection() {
+    if (stream === "paused") return; // a hidden tab's stream, closed on purpose
+    var state = connectionState();
+    var shown = shownLiveState();
+    if (state === "live" || state === "deleted" || (shown !== "live" && shown !== "connecting")) {
+      window.clearTimeout(outageTimer);
+      outageTimer = null;
+      setLiveState(state);
+      return;
+    }
+    if (state === shown || outageTimer) return;
+    outageTimer = window.setTimeout(function () {
+      outageTimer = null;
+      if (stream !== "paused") setLiveState(connectionState());
+    }, OUTAGE_MS);
+  }
+
+  document.addEventListener("policylab:stream", function (evt) {
+    if (stream === "gone") return;
+    stream = evt.detail.state;
+    if (stream === "open") saidOffline = false; // a stream just opened: the server is reachable
+    showConnection();
   });
   document.addEventListener("htmx:sendError", function () {
     saidOffline = true;
-    setLiveState("offline");
+    showConnection();
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
     var xhr = evt.detail && evt.detail.xhr;
     if (!saidOffline || !xhr || !xhr.status) return;
     saidOffline = false;
-    setLiveState(connectionState());
+    showConnection();
   });
-  window.addEventListener("offline", function () {
-    setLiveState("offline");
-  });
-  window.addEventListener("online", function () {
-    setLiveState(connectionState());
-  });
+  window.addEventListener("offline", showConnection);
+  window.addEventListener("online", showConnection);
 
   /* ------------------------------------------------------ focus management */
 
@@ -595,7 +607,6 @@
     copy: copyText,
     message: message,
     config: config,
-    setLiveState: setLiveState,
   };
 
   if (window.htmx) {

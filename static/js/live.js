@@ -9,11 +9,14 @@
  *       timer  {state, ends_at, remaining, server_now}
  *       phase  {phase}    what it does: data-live-on-phase = reload | notice | ignore
  *       reset  {reason}   updates were missed: reload (or a notice on facilitator boards)
+ *       renew  {reason, retry_ms}  the stream ends as planned: the next one opens from the
+ *                                  last event id, unseen (see "the stream" below)
+ *       session_deleted   "This session has been deleted" on the page; no more reconnecting
  *   [data-timer]            -> countdown from ends_at, corrected by the server clock offset,
  *                              so a laptop whose clock is off shows the same time
  *   [data-timer-announce]   -> polite "1 minute left" / "Time is up", nothing else
  *   [data-timer-when]       -> timer controls shown only in these timer states
- *   [data-live-notices]     -> "updates paused" / "the phase changed" notices
+ *   [data-live-notices]     -> "updates paused" / "the phase changed" / "deleted" notices
  *   [data-live-poll="N"]    -> fallback: hx-trigger="livepoll" every N s while no stream runs
  *   hidden tab              -> stream closed after a while (browsers allow 6 connections
  *                              per host), reopened on return with the last event id
@@ -36,16 +39,24 @@
   var EVENTS = ["hello", "update", "timer", "phase", "reset", "ack"];
   var HIDDEN_CLOSE_MS = 20000;
   var POLL_AFTER_MS = 20000;
+  // Reconnecting. A stream that dropped without a word (a proxy, a crashed server): again
+  // after a moment drawn from DROPPED_RETRY_MS, so that a room does not come back at once.
+  // An attempt that failed: again after RETRY_BASE_MS, doubled per failure up to
+  // RETRY_MAX_MS, each drawn between half and one and a half of that.
+  var DROPPED_RETRY_MS = [250, 2500];
+  var RETRY_BASE_MS = 1000;
+  var RETRY_MAX_MS = 30000;
+  // A renewed stream is left to end by itself, and closed after this in any case.
+  var RENEW_CLOSE_MS = 5000;
 
   var offset = 0; // the server's clock minus this browser's, in ms
   var timer = null; // {state, endsAt (server ms), remaining (s)}
   var lastLeft = null;
   var lastId = null;
-  var source = null;
   var paused = false;
+  var gone = false; // the session was deleted: nothing more will come
   var hiddenTimer = null;
-  var connected = false;
-  var downSince = Date.now();
+  var downSince = Date.now(); // since when the page has had no stream (null: it has one)
   var pending = {}; // element id -> its newer version, waiting until nobody works in it
 
   function sink() {
@@ -54,37 +65,193 @@
 
   /* ---------------------------------------------------------- the stream */
 
-  function withLastId(url) {
-    if (!lastId) return url;
-    return url.replace(/([?&]last_event_id=)[^&]*/, "$1" + encodeURIComponent(lastId));
-  }
-
-  // The extension creates every EventSource through this hook: a stream opened anew (after
-  // the browser gave up, or after a hidden tab) resumes from the last event this page saw.
-  htmx.createEventSource = function (url) {
-    var es = new EventSource(withLastId(url), { withCredentials: true });
-    EVENTS.forEach(function (name) {
-      es.addEventListener(name, function (evt) {
-        if (evt.lastEventId) lastId = evt.lastEventId;
-      });
-    });
-    source = es;
-    if (paused) es.close();
-    return es;
+  // The page's stream belongs to this script. htmx's SSE extension binds it to the sink
+  // element and hands its messages on (htmx:sseBeforeMessage, below) through the
+  // htmx.createEventSource hook, which gets a LiveSource instead of an EventSource: one
+  // EventSource after another, each opened from the last event id this page saw.
+  //   renew            the server's lifetime cap: the next stream opens at once (reason
+  //                    "restart": after the server's retry_ms, drawn by the server)
+  //   an error         the browser's own reconnection is stopped and done here, spread out;
+  //                    an attempt that fails asks GET /api/v1/sessions/{code}: 404 = gone
+  //   session_deleted  the page says so and stops
+  // app.js shows the connection state from what this reports ("policylab:stream": open,
+  // down, paused, gone), only after a real outage: a renewal changes nothing on screen.
+  var stream = {
+    url: null, // the sink's stream URL (its last_event_id is replaced by lastId)
+    code: null, // the session code, for the check
+    target: null, // what the extension listens on
+    source: null, // the EventSource open or opening
+    opened: false, // `source` has opened
+    failures: 0, // attempts in a row that did not open
+    retry: null, // the next attempt's timer
+    checking: false,
+    stopped: false, // the extension let the sink go
   };
 
-  document.addEventListener("htmx:sseOpen", function () {
-    connected = true;
-  });
-  document.addEventListener("htmx:sseError", function () {
-    if (connected) downSince = Date.now();
-    connected = false;
+  function withLastId(url) {
+    if (!lastId) return url;
+    var param = "last_event_id=" + encodeURIComponent(lastId);
+    if (/[?&]last_event_id=/.test(url)) return url.replace(/([?&])last_event_id=[^&]*/, "$1" + param);
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + param;
+  }
+
+  function between(range) {
+    return range[0] + Math.random() * (range[1] - range[0]);
+  }
+
+  function report(state) {
+    document.dispatchEvent(new CustomEvent("policylab:stream", { detail: { state: state } }));
+  }
+
+  function active() {
+    return stream.url && !stream.stopped && !paused && !gone;
+  }
+
+  function closeSource() {
+    window.clearTimeout(stream.retry);
+    stream.retry = null;
+    if (stream.source) stream.source.close();
+    stream.source = null;
+    stream.opened = false;
+  }
+
+  function connect() {
+    closeSource();
+    if (!active() || !window.EventSource) return; // without EventSource, the regions poll
+    var es = new EventSource(withLastId(stream.url), { withCredentials: true });
+    stream.source = es;
+    es.onopen = function (evt) {
+      if (es !== stream.source) return;
+      stream.opened = true;
+      stream.failures = 0;
+      downSince = null;
+      report("open");
+      if (typeof stream.target.onopen === "function") stream.target.onopen(evt);
+    };
+    es.onerror = function () {
+      if (es === stream.source) {
+        onStreamError();
+      } else {
+        es.close(); // a renewed stream that ended, as it said it would: no reconnecting
+      }
+    };
+    EVENTS.forEach(function (name) {
+      es.addEventListener(name, function (evt) {
+        if (es !== stream.source || gone) return;
+        if (evt.lastEventId) lastId = evt.lastEventId;
+        stream.target.dispatchEvent(new MessageEvent(name, { data: evt.data, lastEventId: evt.lastEventId }));
+      });
+    });
+    es.addEventListener("renew", function (evt) {
+      if (es !== stream.source) return;
+      var data = parse(evt.data);
+      // The server ends this stream now; let it (closing it first would cut the response).
+      stream.source = null;
+      stream.opened = false;
+      downSince = Date.now();
+      report("down"); // shown only if the next stream is not open within app.js's OUTAGE_MS
+      window.setTimeout(function () {
+        es.close();
+      }, RENEW_CLOSE_MS);
+      if (data.reason === "restart") {
+        // The server is going away: come back when it says, like the rest of the room.
+        stream.retry = window.setTimeout(connect, Math.max(0, data.retry_ms || 0));
+      } else {
+        connect();
+      }
+    });
+    es.addEventListener("session_deleted", function (evt) {
+      if (es === stream.source) sessionGone();
+    });
+  }
+
+  function parse(text) {
+    try {
+      return (JSON.parse(text) || {}).data || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function onStreamError() {
+    var wasOpen = stream.opened;
+    closeSource(); // no reconnection by the browser: it is done here
+    var delay;
+    if (downSince === null) downSince = Date.now(); // else: down since a renewal or before
+    if (wasOpen) {
+      delay = between(DROPPED_RETRY_MS);
+    } else {
+      stream.failures += 1;
+      var base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, stream.failures - 1));
+      delay = Math.min(RETRY_MAX_MS, base * between([0.5, 1.5]));
+      checkSession();
+    }
+    report("down");
+    stream.retry = window.setTimeout(connect, delay);
+  }
+
+  // A stream that cannot open may belong to a session deleted while this page could not
+  // hear it (the server was down): the API says so with a 404.
+  function checkSession() {
+    if (stream.checking || !stream.code || !window.fetch) return;
+    stream.checking = true;
+    window
+      .fetch("/api/v1/sessions/" + encodeURIComponent(stream.code), {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { Accept: "application/json" },
+      })
+      .then(
+        function (response) {
+          if (response.status === 404) sessionGone();
+        },
+        function () {} // no answer: the server is away; the next failed attempt asks again
+      )
+      .then(function () {
+        stream.checking = false;
+      });
+  }
+
+  function LiveSource(url) {
+    var target = new EventTarget();
+    target.url = url;
+    target.readyState = 0;
+    target.onopen = null;
+    target.onerror = null; // never called: a renewal or a reconnection is no error
+    target.close = function () {
+      target.readyState = 2;
+      if (stream.target !== target) return; // a sink replaced by a new one: that one runs
+      stream.stopped = true;
+      closeSource();
+    };
+    return target;
+  }
+
+  // The extension asks for the sink's stream through this hook (once per sink element).
+  htmx.createEventSource = function (url) {
+    if (stream.target) stream.target.close();
+    var match = /\/s\/([^/?]+)\/live/.exec(url);
+    stream.url = url;
+    stream.code = match ? decodeURIComponent(match[1]) : null;
+    stream.stopped = false;
+    stream.target = LiveSource(url);
+    connect();
+    return stream.target;
+  };
+
+  window.addEventListener("online", function () {
+    // The network is back (a room's Wi-Fi: everyone at once): try again soon, spread out.
+    if (!active() || stream.opened) return;
+    closeSource();
+    stream.failures = 0;
+    stream.retry = window.setTimeout(connect, between(DROPPED_RETRY_MS));
   });
 
   document.addEventListener("htmx:sseBeforeMessage", function (evt) {
     var data = evt.detail;
     if (!data || EVENTS.indexOf(data.type) < 0) return;
     evt.preventDefault(); // everything is applied here, not by the extension's swap
+    if (gone) return;
     try {
       if (data.type === "update") {
         applyUpdate(data.data);
@@ -108,27 +275,39 @@
     onPhase(hello.phase);
   }
 
+  /* ------------------------------------------------------ session deleted */
+
+  function sessionGone() {
+    if (gone) return;
+    gone = true;
+    closeSource();
+    pending = {};
+    window.clearInterval(pendingTimer);
+    pendingTimer = null;
+    timer = null;
+    document.querySelectorAll("[data-timer]").forEach(function (el) {
+      el.hidden = true;
+    });
+    var region = document.querySelector("[data-live-notices]");
+    if (region) region.textContent = "";
+    notice("deleted", message("sessionDeleted"), message("goToStart"), "/");
+    report("gone");
+  }
+
   /* ---------------------------------------------- hidden tabs, fallback */
 
   function pause() {
-    if (!sink() || paused) return;
+    if (!active()) return;
     paused = true;
-    connected = false;
-    if (source) source.close();
-    // Closing it ourselves fires no htmx event: tell app.js's connection state.
-    document.dispatchEvent(new CustomEvent("policylab:stream-closed"));
+    closeSource();
+    report("paused"); // closed on purpose: no outage to show
   }
 
   function resume() {
     paused = false;
-    var old = sink();
-    if (!old) return;
-    // A fresh element makes the extension open a new stream (from lastId).
-    var fresh = old.cloneNode(false);
-    old.replaceWith(fresh);
+    stream.failures = 0;
     downSince = Date.now();
-    window.PolicyLab.setLiveState("connecting");
-    htmx.process(fresh);
+    if (active()) connect();
   }
 
   document.addEventListener("visibilitychange", function () {
@@ -143,8 +322,8 @@
 
   // Without a stream (no EventSource, or none for a while) the regions poll instead.
   window.setInterval(function () {
-    if (paused || !sink()) return;
-    if (window.EventSource && (connected || Date.now() - downSince < POLL_AFTER_MS)) return;
+    if (paused || gone || !sink()) return;
+    if (window.EventSource && (downSince === null || Date.now() - downSince < POLL_AFTER_MS)) return;
     document.querySelectorAll("[data-live-poll]").forEach(function (el) {
       var every = (parseFloat(el.getAttribute("data-live-poll")) || 10) * 1000;
       if (Date.now() - (el._livePolled || 0) < every) return;
@@ -211,27 +390,32 @@
 
   /* ------------------------------------------------------------ notices */
 
+  // A notice with one action: a function for a button, or an address for a link.
   function notice(key, text, label, action) {
     var region = document.querySelector("[data-live-notices]");
     if (!region) return;
     var box = region.querySelector('[data-notice="' + key + '"]');
     if (!box) {
       box = document.createElement("div");
-      box.className = "live-notice";
+      box.className = "live-notice live-notice--" + key;
       box.setAttribute("data-notice", key);
       var p = document.createElement("p");
       p.className = "live-notice__text";
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "btn btn--secondary btn--small";
-      button.addEventListener("click", function () {
-        action();
-      });
-      box.append(p, button);
+      var control = document.createElement(typeof action === "string" ? "a" : "button");
+      control.className = "btn btn--secondary btn--small";
+      if (typeof action === "string") {
+        control.href = action;
+      } else {
+        control.type = "button";
+        control.addEventListener("click", function () {
+          action();
+        });
+      }
+      box.append(p, control);
       region.appendChild(box);
     }
     box.querySelector("p").textContent = text;
-    box.querySelector("button").textContent = label;
+    box.querySelector(".btn").textContent = label;
   }
 
   function clearNotice(key) {
