@@ -48,7 +48,8 @@ ROWS = ("eu", "national", "local_regional")  # top to bottom
 RELEVANCE_WORDS = RELEVANCE_LABELS
 
 WIDTH = 760
-LEFT = 124
+LEFT = 124  # at least; wider when a row label needs it (“Τοπικό και περιφερειακό”)
+MAX_LEFT = 240
 RIGHT = 18
 TOP = 28
 RADIUS = 10
@@ -181,6 +182,13 @@ def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _left_margin() -> float:
+    """Room for the longest row label and axis title in the language of the moment."""
+    widths = [text_width(LEVEL_LABELS[level], 11, True) for level in ROWS]
+    widths += [text_width(_("POLICY LEVEL"), 8.5), text_width(_("CATEGORY"), 8.5)]
+    return min(MAX_LEFT, max(float(LEFT), math.ceil(max(widths)) + 18))
+
+
 def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | None:
     """The chart of one challenge's rated recommendations, or None when none is rated."""
     rated = [r for r in section.recommendations if r.rated and r.policy_level in ROWS]
@@ -188,7 +196,8 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
         return None
     names = list(categories) + sorted_by_name({r.category for r in rated} - set(categories))
     styles = category_styles(names)
-    plot_left, plot_right = LEFT, WIDTH - RIGHT
+    left = _left_margin()
+    plot_left, plot_right = left, WIDTH - RIGHT
     x_of = _x_scale(plot_left, plot_right)
 
     stacked = {
@@ -235,10 +244,10 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
         h = heights[level]
         items.append(Rect(plot_left, y, plot_right - plot_left, h, BAND if i % 2 == 0 else "#fff"))
         centres[level] = y + h / 2
-        items.append(Text(LEFT - 12, y + h / 2 + 4, LEVEL_LABELS[level], 11, "end", bold=True))
+        items.append(Text(left - 12, y + h / 2 + 4, LEVEL_LABELS[level], 11, "end", bold=True))
         y += h
     # Translators: the axis title of the chart's rows (small capitals in the chart).
-    items.append(Text(LEFT - 12, plot_top - 10, _("POLICY LEVEL"), 8.5, "end", fill=MUTED))
+    items.append(Text(left - 12, plot_top - 10, _("POLICY LEVEL"), 8.5, "end", fill=MUTED))
     items.append(Line(plot_left, plot_top, plot_right, plot_top, RULE))
     items.append(Line(plot_left, plot_bottom, plot_right, plot_bottom, INK, 1.2))
     for level in ROWS[1:]:
@@ -279,7 +288,7 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
 
     # Legend.
     legend_top = plot_bottom + 62
-    scene.height = _legend(items, names, styles, rated, legend_top) + 8
+    scene.height = _legend(items, names, styles, rated, legend_top, left) + 8
     return scene
 
 
@@ -289,6 +298,7 @@ def _legend(
     styles: dict[str, tuple[str, str]],
     rated: list[Recommendation],
     top: float,
+    left: float,
 ) -> float:
     used = [n for n in names if any(r.category == n for r in rated)]
     entries: list[tuple[Marker, str]] = [
@@ -296,13 +306,13 @@ def _legend(
     ]
     if any(r.contested for r in rated):
         entries.append((Marker("circle", 0, 0, 6.5, "#fff", dashed=True), contested_label()))
-    x, y = float(LEFT), top
+    x, y = float(left), top
     # Translators: the title of the chart's legend of categories (small capitals in the chart).
-    items.append(Text(LEFT - 12, y + 4, _("CATEGORY"), 8.5, "end", fill=MUTED))
+    items.append(Text(left - 12, y + 4, _("CATEGORY"), 8.5, "end", fill=MUTED))
     for marker, label in entries:
         width = 18 + text_width(label, 9.5) + 18
-        if x + width > WIDTH - RIGHT and x > LEFT:
-            x, y = float(LEFT), y + 18
+        if x + width > WIDTH - RIGHT and x > left:
+            x, y = float(left), y + 18
         marker.cx, marker.cy = x + 7, y
         items.append(marker)
         items.append(Text(x + 18, y + 3.5, label, 9.5))
@@ -310,7 +320,7 @@ def _legend(
     y += 18
     items.append(
         Text(
-            LEFT,
+            left,
             y + 3.5,
             _("Numbers are ranks within the challenge: see the key for the titles."),
             8.5,

@@ -451,7 +451,7 @@ def _appendix(document: DocumentType, report: Report) -> None:
                     "(duplicate of #%(number)s)", number=numbers.get(item.duplicate_of_id, "?")
                 )
                 text += f" {duplicate}"
-            text += f"  → {rec.label}" if rec else f"  → {_('not clustered')}"
+            text += f"  → {rec.label}" if rec else ("  → " + _("not clustered"))
             _para(document, text, APPENDIX_ENTRY)
 
 

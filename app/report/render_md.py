@@ -33,12 +33,12 @@ def render_markdown(report: Report) -> str:
     add = out.append
     p = report.participation
     add(f"# {md_escape(report.title)}\n")
-    add(f"**{_('Policy lab report — prioritised policy recommendations')}**\n")
-    add(f"- **{_('Date:')}** {md_escape(report.date_label)}")
+    add("**" + _("Policy lab report — prioritised policy recommendations") + "**\n")
+    add("- **" + _("Date:") + f"** {md_escape(report.date_label)}")
     if report.place:
-        add(f"- **{_('Place:')}** {md_escape(report.place)}")
+        add("- **" + _("Place:") + f"** {md_escape(report.place)}")
     if report.organiser:
-        add(f"- **{_('Organiser:')}** {md_escape(report.organiser)}")
+        add("- **" + _("Organiser:") + f"** {md_escape(report.organiser)}")
     figures = " · ".join(
         (
             ngettext("%(num)s participant", "%(num)s participants", p.participants),
@@ -47,16 +47,16 @@ def render_markdown(report: Report) -> str:
             ngettext("%(num)s rating", "%(num)s ratings", p.ratings),
         )
     )
-    add(f"- **{_('Participation:')}** {figures}")
+    add("- **" + _("Participation:") + f"** {figures}")
     add(
-        f"- **{_('Session:')}** "
+        ("- **" + _("Session:") + "** ")
         + _("%(code)s, generated %(when)s", code=report.code, when=report.generated_label)
         + "\n"
     )
     if report.status_note:
         add(f"> **{report.status_note}**\n")
 
-    add(f"## {_('Executive summary')}\n")
+    add("## " + _("Executive summary") + "\n")
     if not report.has_ratings:
         add(
             _("Nothing has been rated yet, so there are no prioritised recommendations so far.")
@@ -65,7 +65,7 @@ def render_markdown(report: Report) -> str:
     for c in report.challenges:
         add(f"### {_challenge_heading(c)}\n")
         if not c.top:
-            add(f"_{_('Nothing rated yet.')}_\n")
+            add("_" + _("Nothing rated yet.") + "_\n")
             continue
         for i, rec in enumerate(c.top, start=1):
             contested = f" — *{contested_label()}*" if rec.contested else ""
@@ -77,10 +77,11 @@ def render_markdown(report: Report) -> str:
             add(f"{i}. **{md_escape(rec.title)}** — {rec.level_label}; {figures}{contested}")
         add("")
 
-    add(f"## {_('Methodology')}\n")
+    add("## " + _("Methodology") + "\n")
     for paragraph in methodology(report):
         add(paragraph + "\n")
-    add(f"| {_('Challenge')} | {_('Contributions')} | {_('Recommendations')} | {_('Ratings')} |")
+    headers = (_("Challenge"), _("Contributions"), _("Recommendations"), _("Ratings"))
+    add("| " + " | ".join(headers) + " |")
     add("| --- | ---: | ---: | ---: |")
     for f in p.per_challenge:
         add(
@@ -88,14 +89,16 @@ def render_markdown(report: Report) -> str:
             f"{format_integer(f.clusters)} | {format_integer(f.ratings)} |"
         )
     add(
-        f"| **{_('All challenges')}** | **{format_integer(p.contributions)}** | "
-        f"**{format_integer(p.clusters)}** | **{format_integer(p.ratings)}** |\n"
+        "| **"
+        + _("All challenges")
+        + f"** | **{format_integer(p.contributions)}** | "
+        + f"**{format_integer(p.clusters)}** | **{format_integer(p.ratings)}** |\n"
     )
 
     for c in report.challenges:
         _challenge(add, c)
 
-    add(f"## {_('Appendix: all contributions')}\n")
+    add("## " + _("Appendix: all contributions") + "\n")
     if not report.contributions:
         add(_("No contributions have been collected yet.") + "\n")
     recs = {r.id: r for r in report.recommendations}
@@ -104,14 +107,18 @@ def render_markdown(report: Report) -> str:
         if not c.contributions:
             continue
         add(f"### {_challenge_heading(c)}\n")
-        header = f"| # | {_('Contribution')} | {_('Recommendation')} |" + (
-            f" {_('Author')} |" if report.show_names else ""
+        header = ("| # | " + _("Contribution") + (" | " + _("Recommendation") + " |")) + (
+            (" " + _("Author") + " |") if report.show_names else ""
         )
         add(header)
         add("| ---: | --- | --- |" + (" --- |" if report.show_names else ""))
         for item in c.contributions:
             home = recs.get(item.cluster_id or 0)
-            where = f"{home.label} {md_escape(home.title)}" if home else f"*{_('not clustered')}*"
+            where = (
+                f"{home.label} {md_escape(home.title)}"
+                if home
+                else ("*" + _("not clustered") + "*")
+            )
             text = md_escape(item.text)
             if item.duplicate_of_id:
                 duplicate = _(
@@ -130,7 +137,7 @@ def matrix_table(c: ChallengeSection) -> list[str]:
     """The challenge's matrix as a Markdown table: a row per policy level, a column per
     relevance band (`Recommendation.band`, as on the matrix page), ranks in the cells."""
     lines = [
-        f"| {_('Policy level')} | "
+        ("| " + _("Policy level") + " | ")
         + " | ".join(f"{score} {RELEVANCE_LABELS[score]}" for score in RELEVANCE_SCORES)
         + " |",
         "| --- |" + " :---: |" * len(RELEVANCE_SCORES),
@@ -171,13 +178,13 @@ def _challenge(add, c: ChallengeSection) -> None:  # type: ignore[no-untyped-def
         for line in matrix_table(c):
             add(line)
         add("")
-        add(f"{_('Key:')}\n")
+        add(_("Key:") + "\n")
         for rec in c.rated:
             contested = f" ({contested_label()})" if rec.contested else ""
             add(f"- **{rec.rank}** {md_escape(rec.title)}{contested}")
         add("")
     elif c.recommendations:
-        add(f"_{_('No recommendation of this challenge has been rated yet.')}_\n")
+        add("_" + _("No recommendation of this challenge has been rated yet.") + "_\n")
     else:
         no_clusters = _(
             "No contributions of this challenge have been clustered into recommendations yet."
@@ -204,10 +211,10 @@ def _recommendation(add, rec: Recommendation) -> None:  # type: ignore[no-untype
         )
     else:
         relevance = _("not rated yet")
-    add(f"- {_('Relevance:')} {relevance}")
-    add(f"- {_('Agreement:')} {fmt_pct(rec.agreement)}")
-    add(f"- {_('Policy level:')} {level_distribution(rec)}")
-    add(f"- {_('Ratings:')} {format_integer(rec.ratings)}\n")
+    add("- " + _("Relevance:") + f" {relevance}")
+    add("- " + _("Agreement:") + f" {fmt_pct(rec.agreement)}")
+    add("- " + _("Policy level:") + f" {level_distribution(rec)}")
+    add("- " + _("Ratings:") + f" {format_integer(rec.ratings)}\n")
     if rec.minority_view:
         heading = _("%(contested)s: participants disagreed strongly.", contested=contested_label())
         add(f"> **{heading}** {rec.minority_view}\n")
@@ -218,7 +225,7 @@ def _recommendation(add, rec: Recommendation) -> None:  # type: ignore[no-untype
         for item in rec.sources_shown:
             add(f"- {_item(item)}")
             for d in item.duplicates:
-                add(f"  - *{_('Merged duplicate:')}* {_item(d)}")
+                add("  - *" + _("Merged duplicate:") + f"* {_item(d)}")
         if rec.sources_more:
             add(f"\n*{more_sources(rec)}*")
         add("")

@@ -173,7 +173,9 @@ def render_xlsx(report: Report) -> bytes:
         for row in c.matrix
     ]
     # A column per relevance band, as on the matrix page (“4 High”).
-    bands = [(f"{score} {RELEVANCE_LABELS[score]}", 14, None) for score in RELEVANCE_SCORES]
+    bands: Columns = [
+        (f"{score} {RELEVANCE_LABELS[score]}", 14, None) for score in RELEVANCE_SCORES
+    ]
     _sheet(workbook, _("Matrix"), MATRIX_COLUMNS + bands, matrix)
 
     ratings = []

@@ -115,3 +115,16 @@ def test_points_carry_ranks_and_no_title_is_cut_in_the_chart() -> None:
     texts = [t.text for t in scene.items if isinstance(t, Text)]
     assert not any("…" in text for text in texts)
     assert not any(text.startswith("Recommendation") for text in texts)
+
+
+def test_row_labels_fit_in_a_language_with_long_level_names() -> None:
+    from app.i18n import use_language
+    from app.report.chart import text_width
+
+    with use_language("el"):
+        scene = matrix_scene(crowded(), CATEGORIES)
+    assert scene is not None
+    ends = [t for t in scene.items if isinstance(t, Text) and t.anchor == "end"]
+    assert any(t.text == "Τοπικό και περιφερειακό" for t in ends)
+    for t in ends:
+        assert t.x - text_width(t.text, t.size, t.bold) >= 0, t.text
