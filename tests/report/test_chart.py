@@ -88,7 +88,7 @@ def test_axes_are_labelled_and_unrated_charts_are_absent() -> None:
     assert "Mean relevance (1 = not relevant, 5 = essential)" in texts
     assert "Contested" in texts  # legend for the dashed outline: the vocabulary's word
     assert "Participants disagreed" not in texts
-    assert "1 recommendations not yet rated are not shown." in scene.description
+    assert "1 recommendation not yet rated is not shown." in scene.description
     assert matrix_scene(section([recommendation(1, None, None, 1.0)]), CATEGORIES) is None
 
 

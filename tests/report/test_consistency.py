@@ -352,3 +352,65 @@ def test_the_pdf_prints_every_script_and_keeps_a_right_to_left_text_in_its_place
     assert [w.text for w in line[-2:]] == ["→", "1.1"], [w.text for w in line]
     arabic = [w for w in line if re.search("[\u0600-\u06ff]", w.text)]
     assert arabic and all(w.x1 < line[-2].x0 for w in arabic)
+
+
+# --- the report in the session's language or the one asked for --------------------------------
+
+HEADINGS = {
+    "de": ("Zusammenfassung", "Methodik", "Anhang: alle Beiträge", "Seite 2 von"),
+    "el": ("Σύνοψη", "Μεθοδολογία", "Παράρτημα: όλες οι συνεισφορές", "Σελίδα 2 από"),
+}
+COLUMNS = {
+    "de": ("Empfehlung", "Politische Ebene", "Matrixspalte (Relevanz)", "Umstritten"),
+    "el": ("Σύσταση", "Επίπεδο πολιτικής", "Στήλη της μήτρας (συνάφεια)", "Αμφιλεγόμενη"),
+}
+
+
+@pytest.mark.parametrize("language", ["de", "el"])
+def test_every_format_speaks_the_language_asked_for(client: TestClient, language: str) -> None:
+    from docx import Document
+
+    b = banded_workshop(client)
+    w = b.w
+
+    def get(fmt: str) -> bytes:
+        answer = client.get(w.url("/report"), params={"format": fmt, "lang": language}, headers=w.f)
+        assert answer.status_code == 200 and answer.headers["content-language"] == language
+        return answer.content
+
+    summary, methodology, appendix, page = HEADINGS[language]
+    html = get("html").decode()
+    assert f'<html lang="{language}">' in html
+    md = get("md").decode()
+    for text in (html, md):
+        assert summary in text and methodology in text and appendix in text
+    assert f"## {summary}" in md
+    # Numbers in the language's own form: 4,5 in German and Greek.
+    assert "**4,5**" in md
+    pdf = " ".join(pdf_text(get("pdf")).split())
+    assert summary in pdf and appendix in pdf and page in pdf
+    document = Document(io.BytesIO(get("docx")))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert summary in headings and methodology in headings and appendix in headings
+    recommendation, level, band, contested = COLUMNS[language]
+    rows = list(csv.reader(io.StringIO(get("csv").decode("utf-8-sig"))))
+    assert {recommendation, level, band, contested} <= set(rows[0])
+    book = load_workbook(io.BytesIO(get("xlsx")))
+    header = [c.value for c in book.worksheets[0][1]]
+    assert {recommendation, level, band, contested} <= set(header)
+    # JSON keys stay English whatever the language.
+    data = json.loads(get("json"))
+    assert {"relevance_band", "contested", "policy_level"} <= set(data["clusters"][0])
+
+
+def test_the_report_page_offers_the_files_in_another_language(client: TestClient) -> None:
+    b = banded_workshop(client)
+    w = b.w
+    client.cookies.set(f"policylab_{w.code}", w.facilitator_token)
+    default = client.get(f"/s/{w.code}/facilitate/report").text
+    assert f'href="/api/v1/sessions/{w.code}/report?format=pdf"' in default
+    german = client.get(f"/s/{w.code}/facilitate/report", params={"lang": "de"}).text
+    assert f'href="/api/v1/sessions/{w.code}/report?format=pdf&amp;lang=de"' in german
+    assert 'value="de" lang="de" selected' in german
+    unknown = client.get(f"/s/{w.code}/facilitate/report", params={"lang": "tlh"}).text
+    assert f'href="/api/v1/sessions/{w.code}/report?format=pdf"' in unknown
