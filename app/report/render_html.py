@@ -83,15 +83,24 @@ def _page_numbers(template: str, prefix: str) -> str:
     return " ".join(values)
 
 
+def appendix_page_prefix() -> str:
+    """What the appendix's page numbers start with (A-1, A-2 …), in the report's language."""
+    # Translators: the prefix of the page numbers of the report's appendix: A-1, A-2 …
+    return _("A-")
+
+
 def page_css() -> str:
-    """The words in the PDF's page margins, in the report's language (report.css has the
-    layout; CSS cannot call gettext)."""
+    """The words in the PDF's page margins and the contents' appendix entry, in the report's
+    language (report.css has the layout; CSS cannot call gettext)."""
     # Translators: the page number in the footer of the PDF report.
     numbers = _("Page %(page)s of %(pages)s")
+    prefix = appendix_page_prefix()
     return (
         f"@page {{ @bottom-left {{ content: {css_string(_('Policy lab report'))}; }} "
         f"@bottom-right {{ content: {_page_numbers(numbers, '')}; }} }}\n"
-        f"@page appendix {{ @bottom-right {{ content: {_page_numbers(numbers, 'A-')}; }} }}"
+        f"@page appendix {{ @bottom-right {{ content: {_page_numbers(numbers, prefix)}; }} }}\n"
+        "@media print { .toc__list a.toc__appendix::after { "
+        f'content: leader(". ") {css_string(prefix + "1")}; }} }}'
     )
 
 
