@@ -354,6 +354,17 @@ def test_the_pdf_prints_every_script_and_keeps_a_right_to_left_text_in_its_place
     assert arabic and all(w.x1 < line[-2].x0 for w in arabic)
 
 
+def test_the_image_installs_the_fonts_the_pdf_needs() -> None:
+    """What the test above finds on this machine, the Docker image must have too."""
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    install = dockerfile.split("apt-get install", 1)[1].split("&& rm", 1)[0]
+    for package in ("fonts-dejavu-core", "fonts-noto-core", "fonts-noto-color-emoji"):
+        assert package in install, package
+    assert "libpango-1.0-0" in install  # WeasyPrint lays text out with Pango
+
+
 # --- the report in the session's language or the one asked for --------------------------------
 
 HEADINGS = {
