@@ -1,9 +1,12 @@
 # Policy Lab: one image for the web server (see docker-compose.yml).
 FROM python:3.12-slim
 
-# WeasyPrint renders the PDF report with Pango. Fonts for text in any script: DejaVu (Latin,
-# Greek, Cyrillic), Noto for the other scripts, colour emoji. Chinese, Japanese and Korean
-# need fonts-noto-cjk (+90 MB): build with --build-arg CJK_FONTS=1.
+# WeasyPrint renders the PDF report with Pango. Fonts for text in any script: DejaVu (every
+# Latin diacritic, Greek, Cyrillic), Noto for the other scripts (Arabic, Hebrew, Armenian,
+# Georgian …), Noto Color Emoji for emoji (found by fontconfig's fallback; the report's
+# contributions are bidi-isolated, so right-to-left text keeps its references in place).
+# Chinese, Japanese and Korean need fonts-noto-cjk (+90 MB): build with --build-arg CJK_FONTS=1.
+# tests/report/test_consistency.py checks the PDF's fonts and this list.
 ARG CJK_FONTS=0
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \

@@ -142,8 +142,15 @@ def level_label(level: str | None, default: str = NO_LEVEL) -> str:
 
 def relevance_band(mean: float) -> int:
     """The matrix column of a mean relevance: rounded half up, within 1–5. Every format
-    (page, projector, chart, Markdown, spreadsheets) places a cluster by this."""
+    (matrix page, projector, report page, HTML, PDF, DOCX, Markdown, CSV, XLSX, JSON) places a
+    cluster by this, so one cluster sits in the same column everywhere."""
     return min(5, max(1, math.floor(mean + 0.5)))
+
+
+def contested_label() -> str:
+    """The one word for low agreement (“Contested”), in the language of the moment: every
+    page, fragment, chart and export shows this (templates: `{{ vocab.contested_label() }}`)."""
+    return gettext(CONTESTED_LABEL)
 
 
 def is_contested(agreement: float | None, ratings: int) -> bool:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import DbDep
 from app.errors import API_ERRORS, InvalidInput
+from app.i18n import _
 from app.ratelimit import CallerDep
 from app.report import service
 from app.sessions.api import created_public
@@ -53,15 +54,22 @@ async def archive_body(request: Request) -> Any:
     """The request body as JSON, with a readable refusal when it is not (e.g. truncated)."""
     raw = await request.body()
     if not raw.strip():
-        raise InvalidInput("Send the JSON export of a session as the request body.")
+        raise InvalidInput(_("Send the JSON export of a session as the request body."))
     try:
         return json.loads(raw)
     except UnicodeDecodeError:
-        raise InvalidInput("This file is not a Policy Lab JSON export: it is not text.") from None
+        raise InvalidInput(
+            _("This file is not a Policy Lab JSON export: it is not text.")
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            "This file is not valid JSON — it may be truncated or damaged "
-            f"({exc.msg} at line {exc.lineno}, column {exc.colno})."
+            _(
+                "This file is not valid JSON — it may be truncated or damaged (%(problem)s at "
+                "line %(line)s, column %(column)s).",
+                problem=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
         ) from None
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import InvalidInput
+from app.i18n import _, ngettext
 from app.limits import clean_description, clean_text, clean_title
 from app.matrix.models import Rating
 from app.models_base import DbId, DbInt, utcnow
@@ -22,8 +23,6 @@ from app.sessions.models import (
 )
 from app.sessions.service import MAX_CATEGORIES, MAX_QUESTIONS, CreatedSession, create_session
 from app.vocabulary import PHASES, PolicyLevel
-
-NOT_AN_EXPORT = "This file is not a Policy Lab JSON export"
 
 
 class _Item(BaseModel):
@@ -100,21 +99,33 @@ class Archive(_Item):
 def check_version(data: Any) -> None:
     """Refuse anything but a JSON object of a schema version this server reads."""
     if not isinstance(data, dict):
-        raise InvalidInput(f"{NOT_AN_EXPORT}: expected a JSON object.")
+        raise InvalidInput(_("This file is not a Policy Lab JSON export: expected a JSON object."))
     if "schema_version" not in data:
-        raise InvalidInput(f"{NOT_AN_EXPORT}: it has no “schema_version”.")
+        raise InvalidInput(
+            _("This file is not a Policy Lab JSON export: it has no “schema_version”.")
+        )
     kind = data.get("kind", KIND)
     if kind != KIND:
-        raise InvalidInput(f"{NOT_AN_EXPORT}: it is a “{kind}” file.")
+        raise InvalidInput(
+            _("This file is not a Policy Lab JSON export: it is a “%(kind)s” file.", kind=kind)
+        )
     found = data["schema_version"]
     if not isinstance(found, int) or isinstance(found, bool) or found < 1:
         raise InvalidInput(
-            f"Unknown schema version {found!r}: this server reads version {SCHEMA_VERSION}."
+            _(
+                "Unknown schema version %(found)s: this server reads version %(version)s.",
+                found=repr(found),
+                version=SCHEMA_VERSION,
+            )
         )
     if found > SCHEMA_VERSION:
         raise InvalidInput(
-            f"This export has schema version {found}, written by a newer Policy Lab; this "
-            f"server reads version {SCHEMA_VERSION}. Update Policy Lab to import it."
+            _(
+                "This export has schema version %(found)s, written by a newer Policy Lab; this "
+                "server reads version %(version)s. Update Policy Lab to import it.",
+                found=found,
+                version=SCHEMA_VERSION,
+            )
         )
 
 
@@ -128,56 +139,75 @@ def parse(data: Any) -> Archive:
         for error in exc.errors()[:5]:
             where = ".".join(str(p) for p in error["loc"])
             problems.append(f"{where}: {error['msg']}")
-        more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+        extra = exc.error_count() - 5
+        more = (
+            " " + ngettext("(and %(num)s more)", "(and %(num)s more)", extra) if extra > 0 else ""
+        )
         raise InvalidInput(
-            f"{NOT_AN_EXPORT}, or it is incomplete: " + "; ".join(problems) + more
+            _(
+                "This file is not a Policy Lab JSON export, or it is incomplete: %(problems)s",
+                problems="; ".join(problems) + more,
+            )
         ) from None
 
 
-def _unique(items: list[Any], table: str) -> dict[int, Any]:
+def _unique(items: list[Any], twice: str) -> dict[int, Any]:
+    """Items by id; `twice` (a translated sentence with `%(id)s`) refuses a repeated id."""
     found: dict[int, Any] = {}
     for item in items:
         if item.id in found:
-            raise InvalidInput(f"The export lists {table} {item.id} twice.")
+            raise InvalidInput(twice % {"id": item.id})
         found[item.id] = item
     return found
 
 
 def _check_references(archive: Archive) -> None:
-    challenges = _unique(archive.challenges, "challenge")
-    participants = _unique(archive.participants, "participant")
-    clusters = _unique(archive.clusters, "cluster")
-    contributions = _unique(archive.contributions, "contribution")
+    challenges = _unique(archive.challenges, _("The export lists challenge %(id)s twice."))
+    participants = _unique(archive.participants, _("The export lists participant %(id)s twice."))
+    clusters = _unique(archive.clusters, _("The export lists cluster %(id)s twice."))
+    contributions = _unique(archive.contributions, _("The export lists contribution %(id)s twice."))
     categories = archive.session.categories
     for cluster in archive.clusters:
         if cluster.challenge_id not in challenges:
-            raise InvalidInput(f"Cluster {cluster.id} refers to a missing challenge.")
+            raise InvalidInput(_("Cluster %(id)s refers to a missing challenge.", id=cluster.id))
         if categories is not None and cluster.category and cluster.category not in categories:
             raise InvalidInput(
-                f"Cluster {cluster.id} is filed under “{cluster.category}”, which is not one "
-                "of the session's categories."
+                _(
+                    "Cluster %(id)s is filed under “%(category)s”, which is not one of the "
+                    "session's categories.",
+                    id=cluster.id,
+                    category=cluster.category,
+                )
             )
     for item in archive.contributions:
         if item.challenge_id not in challenges:
-            raise InvalidInput(f"Contribution {item.id} refers to a missing challenge.")
+            raise InvalidInput(_("Contribution %(id)s refers to a missing challenge.", id=item.id))
         if item.participant_id is not None and item.participant_id not in participants:
-            raise InvalidInput(f"Contribution {item.id} refers to a missing participant.")
+            raise InvalidInput(
+                _("Contribution %(id)s refers to a missing participant.", id=item.id)
+            )
         if item.cluster_id is not None:
             home = clusters.get(item.cluster_id)
             if home is None or home.challenge_id != item.challenge_id:
-                raise InvalidInput(f"Contribution {item.id} refers to a missing cluster.")
+                raise InvalidInput(
+                    _("Contribution %(id)s refers to a missing cluster.", id=item.id)
+                )
         if item.duplicate_of_id is not None and item.duplicate_of_id not in contributions:
-            raise InvalidInput(f"Contribution {item.id} is a duplicate of a missing one.")
+            raise InvalidInput(
+                _("Contribution %(id)s is a duplicate of a missing one.", id=item.id)
+            )
     seen: set[tuple[int, int]] = set()
     for rating in archive.ratings:
         if rating.cluster_id not in clusters or rating.participant_id not in participants:
-            raise InvalidInput("A rating refers to a missing cluster or participant.")
+            raise InvalidInput(_("A rating refers to a missing cluster or participant."))
         key = (rating.cluster_id, rating.participant_id)
         if key in seen:
-            raise InvalidInput("A participant rated the same cluster twice in the export.")
+            raise InvalidInput(_("A participant rated the same cluster twice in the export."))
         seen.add(key)
     if archive.session.phase not in PHASES:
-        raise InvalidInput(f"Unknown phase “{archive.session.phase}” in the export.")
+        raise InvalidInput(
+            _("Unknown phase “%(phase)s” in the export.", phase=archive.session.phase)
+        )
 
 
 def _check_counts(archive: Archive) -> None:
@@ -185,19 +215,32 @@ def _check_counts(archive: Archive) -> None:
     settings = get_settings()
     if len(archive.challenges) > settings.max_challenges:
         raise InvalidInput(
-            f"The export has {len(archive.challenges)} challenges; this server allows at most "
-            f"{settings.max_challenges} per session."
+            _(
+                "The export has %(count)s challenges; this server allows at most %(max)s per "
+                "session.",
+                count=len(archive.challenges),
+                max=settings.max_challenges,
+            )
         )
     categories = archive.session.categories
     if categories is not None and len(categories) > MAX_CATEGORIES:
         raise InvalidInput(
-            f"The export has {len(categories)} categories; at most {MAX_CATEGORIES} are allowed."
+            _(
+                "The export has %(count)s categories; at most %(max)s are allowed.",
+                count=len(categories),
+                max=MAX_CATEGORIES,
+            )
         )
     for challenge in archive.challenges:
         if len(challenge.questions) > MAX_QUESTIONS:
             raise InvalidInput(
-                f"Challenge {challenge.id} has {len(challenge.questions)} guiding questions; at "
-                f"most {MAX_QUESTIONS} are allowed."
+                _(
+                    "Challenge %(id)s has %(count)s guiding questions; at most %(max)s are "
+                    "allowed.",
+                    id=challenge.id,
+                    count=len(challenge.questions),
+                    max=MAX_QUESTIONS,
+                )
             )
 
 
@@ -215,7 +258,7 @@ def restore(db: Session, data: Any) -> CreatedSession:
         item.id: clean_text(
             item.text,
             field="contributions",
-            label=f"Contribution {item.id}",
+            label=_("Contribution %(id)s", id=item.id),
             max_chars=settings.contribution_max_chars,
         )
         for item in archive.contributions
@@ -224,19 +267,22 @@ def restore(db: Session, data: Any) -> CreatedSession:
         p.id: clean_text(
             p.name,
             field="participants",
-            label="A name",
+            label=_("A name"),
             max_chars=settings.name_max_chars,
             required=False,
         )
         for p in archive.participants
     }
-    titles = {c.id: clean_title(c.title, label=f"Cluster {c.id}'s title") for c in archive.clusters}
+    titles = {
+        c.id: clean_title(c.title, label=_("The title of cluster %(id)s", id=c.id))
+        for c in archive.clusters
+    }
     descriptions = {c.id: clean_description(c.description) for c in archive.clusters}
     filed_under = {
         c.id: clean_text(
             c.category,
             field="clusters",
-            label=f"Cluster {c.id}'s category",
+            label=_("The category of cluster %(id)s", id=c.id),
             max_chars=200,
             required=False,
         )
@@ -246,7 +292,7 @@ def restore(db: Session, data: Any) -> CreatedSession:
         c.id: clean_text(
             c.suggested_title,
             field="clusters",
-            label=f"Cluster {c.id}'s suggested title",
+            label=_("The suggested title of cluster %(id)s", id=c.id),
             max_chars=200,
             required=False,
         )

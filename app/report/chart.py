@@ -4,8 +4,10 @@ The layout is computed once into a `Scene` of simple shapes; `to_svg` writes it 
 PDF, `to_png` rasterises the same scene with Pillow for DOCX (python-docx cannot embed SVG).
 Categories differ by marker shape as well as by tint, contested recommendations have a
 dashed outline, so the chart reads in black and white. Markers never overlap: markers that
-would collide are stacked within their row, and the row grows to hold them; title labels
-are only drawn where they fit without touching anything else.
+would collide are stacked within their row, and the row grows to hold them. Each marker
+carries the recommendation's rank; titles are never drawn in the chart (a title cut to fit
+reads as a different word, “An…”): the key next to the chart (`templates/report/
+_chart_key.html`, the DOCX's list) gives every rank its full title.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from app.i18n import sorted_by_name
+from app.i18n import _, ngettext, sorted_by_name
 from app.report.model import ChallengeSection, Recommendation
-from app.vocabulary import LEVEL_LABELS, RELEVANCE_LABELS
+from app.vocabulary import LEVEL_LABELS, RELEVANCE_LABELS, contested_label
 
 FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
 FONT_FILES = {
@@ -46,15 +48,14 @@ ROWS = ("eu", "national", "local_regional")  # top to bottom
 RELEVANCE_WORDS = RELEVANCE_LABELS
 
 WIDTH = 760
-LEFT = 124
+LEFT = 124  # at least; wider when a row label needs it (“Τοπικό και περιφερειακό”)
+MAX_LEFT = 240
 RIGHT = 18
 TOP = 28
 RADIUS = 10
 GAP = 3
 STEP = 2 * RADIUS + GAP + 1
 MIN_ROW = 60
-LABEL_SIZE = 9.5
-LABEL_CHARS = (38, 24, 14)
 
 
 # --- the scene ----------------------------------------------------------------------------
@@ -142,14 +143,6 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
         return len(text) * size * (0.66 if bold else 0.6)
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–-")
-    return (cut or text[: limit - 1]) + "…"
-
-
 # --- layout --------------------------------------------------------------------------------
 
 
@@ -189,6 +182,13 @@ def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _left_margin() -> float:
+    """Room for the longest row label and axis title in the language of the moment."""
+    widths = [text_width(LEVEL_LABELS[level], 11, True) for level in ROWS]
+    widths += [text_width(_("POLICY LEVEL"), 8.5), text_width(_("CATEGORY"), 8.5)]
+    return min(MAX_LEFT, max(float(LEFT), math.ceil(max(widths)) + 18))
+
+
 def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | None:
     """The chart of one challenge's rated recommendations, or None when none is rated."""
     rated = [r for r in section.recommendations if r.rated and r.policy_level in ROWS]
@@ -196,7 +196,8 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
         return None
     names = list(categories) + sorted_by_name({r.category for r in rated} - set(categories))
     styles = category_styles(names)
-    plot_left, plot_right = LEFT, WIDTH - RIGHT
+    left = _left_margin()
+    plot_left, plot_right = left, WIDTH - RIGHT
     x_of = _x_scale(plot_left, plot_right)
 
     stacked = {
@@ -205,23 +206,33 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
     }
     heights = {}
     for level, markers in stacked.items():
-        depth = max((abs(k) for _, k, _ in markers), default=0)
+        depth = max((abs(layer) for _x, layer, _rec in markers), default=0)
         heights[level] = max(MIN_ROW, 2 * (depth * STEP + RADIUS + 9))
     plot_top = TOP
     plot_bottom = plot_top + sum(heights.values())
 
     unrated = section.unrated_count
-    description = (
-        f"{len(rated)} rated recommendations of challenge {section.number} placed by mean "
-        "relevance (horizontal, 1 to 5) and most chosen policy level (rows: EU, national, "
-        "local and regional). Numbers are ranks within the challenge."
+    description = ngettext(
+        "%(num)s rated recommendation of challenge %(number)s placed by mean relevance "
+        "(horizontal, 1 to 5) and most chosen policy level (rows: %(levels)s). Numbers are "
+        "ranks within the challenge; the key next to the chart gives their titles.",
+        "%(num)s rated recommendations of challenge %(number)s placed by mean relevance "
+        "(horizontal, 1 to 5) and most chosen policy level (rows: %(levels)s). Numbers are "
+        "ranks within the challenge; the key next to the chart gives their titles.",
+        len(rated),
+        number=section.number,
+        levels=", ".join(LEVEL_LABELS[level] for level in ROWS),
     )
     if unrated:
-        description += f" {unrated} recommendations not yet rated are not shown."
+        description += " " + ngettext(
+            "%(num)s recommendation not yet rated is not shown.",
+            "%(num)s recommendations not yet rated are not shown.",
+            unrated,
+        )
     scene = Scene(
         width=WIDTH,
         height=0,
-        title=f"Relevance × policy-level matrix — {section.title}",
+        title=_("Relevance × policy-level matrix — %(title)s", title=section.title),
         description=description,
     )
     items = scene.items
@@ -233,9 +244,10 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
         h = heights[level]
         items.append(Rect(plot_left, y, plot_right - plot_left, h, BAND if i % 2 == 0 else "#fff"))
         centres[level] = y + h / 2
-        items.append(Text(LEFT - 12, y + h / 2 + 4, LEVEL_LABELS[level], 11, "end", bold=True))
+        items.append(Text(left - 12, y + h / 2 + 4, LEVEL_LABELS[level], 11, "end", bold=True))
         y += h
-    items.append(Text(LEFT - 12, plot_top - 10, "POLICY LEVEL", 8.5, "end", fill=MUTED))
+    # Translators: the axis title of the chart's rows (small capitals in the chart).
+    items.append(Text(left - 12, plot_top - 10, _("POLICY LEVEL"), 8.5, "end", fill=MUTED))
     items.append(Line(plot_left, plot_top, plot_right, plot_top, RULE))
     items.append(Line(plot_left, plot_bottom, plot_right, plot_bottom, INK, 1.2))
     for level in ROWS[1:]:
@@ -260,64 +272,24 @@ def matrix_scene(section: ChallengeSection, categories: list[str]) -> Scene | No
         Text(
             (plot_left + plot_right) / 2,
             plot_bottom + 46,
-            "Mean relevance (1 = not relevant, 5 = essential)",
+            _("Mean relevance (1 = not relevant, 5 = essential)"),
             10,
             "middle",
             bold=True,
         )
     )
 
-    # Markers, then as many title labels as fit.
-    occupied: list[tuple[float, float, float, float]] = []
-    positions: list[tuple[Recommendation, float, float, str]] = []
+    # Markers, each with its rank (the key gives the titles).
     for level in ROWS:
         for x, k, rec in stacked[level]:
             cy = centres[level] + k * STEP
             shape, tint = styles[rec.category]
             items.append(Marker(shape, x, cy, RADIUS, tint, rec.contested, str(rec.rank)))
-            occupied.append((x - RADIUS - 1, cy - RADIUS - 1, x + RADIUS + 1, cy + RADIUS + 1))
-            positions.append((rec, x, cy, level))
-    band = {
-        level: (centres[level] - heights[level] / 2, centres[level] + heights[level] / 2)
-        for level in ROWS
-    }
-    for rec, x, cy, level in sorted(positions, key=lambda p: p[0].rank):
-        label = _place_label(rec, x, cy, band[level], plot_left, plot_right, occupied)
-        if label is not None:
-            items.append(label)
 
     # Legend.
     legend_top = plot_bottom + 62
-    scene.height = _legend(items, names, styles, rated, legend_top) + 8
+    scene.height = _legend(items, names, styles, rated, legend_top, left) + 8
     return scene
-
-
-def _place_label(
-    rec: Recommendation,
-    x: float,
-    cy: float,
-    band: tuple[float, float],
-    left: float,
-    right: float,
-    occupied: list[tuple[float, float, float, float]],
-) -> Text | None:
-    half = LABEL_SIZE * 0.62
-    if cy - half < band[0] + 1 or cy + half > band[1] - 1:
-        return None
-    for limit in LABEL_CHARS:
-        text = shorten(rec.title, limit)
-        width = text_width(text, LABEL_SIZE)
-        for anchor in ("start", "end"):
-            tx = x + RADIUS + 4 if anchor == "start" else x - RADIUS - 4
-            x0, x1 = (tx, tx + width) if anchor == "start" else (tx - width, tx)
-            box = (x0 - 1, cy - half, x1 + 1, cy + half)
-            if x0 < left + 2 or x1 > right - 2:
-                continue
-            if any(_overlaps(box, other) for other in occupied):
-                continue
-            occupied.append(box)
-            return Text(tx, cy + LABEL_SIZE * 0.35, text, LABEL_SIZE, anchor)
-    return None
 
 
 def _legend(
@@ -326,25 +298,35 @@ def _legend(
     styles: dict[str, tuple[str, str]],
     rated: list[Recommendation],
     top: float,
+    left: float,
 ) -> float:
     used = [n for n in names if any(r.category == n for r in rated)]
     entries: list[tuple[Marker, str]] = [
         (Marker(styles[n][0], 0, 0, 6.5, styles[n][1]), n) for n in used
     ]
     if any(r.contested for r in rated):
-        entries.append((Marker("circle", 0, 0, 6.5, "#fff", dashed=True), "Participants disagreed"))
-    x, y = float(LEFT), top
-    items.append(Text(LEFT - 12, y + 4, "CATEGORY", 8.5, "end", fill=MUTED))
+        entries.append((Marker("circle", 0, 0, 6.5, "#fff", dashed=True), contested_label()))
+    x, y = float(left), top
+    # Translators: the title of the chart's legend of categories (small capitals in the chart).
+    items.append(Text(left - 12, y + 4, _("CATEGORY"), 8.5, "end", fill=MUTED))
     for marker, label in entries:
         width = 18 + text_width(label, 9.5) + 18
-        if x + width > WIDTH - RIGHT and x > LEFT:
-            x, y = float(LEFT), y + 18
+        if x + width > WIDTH - RIGHT and x > left:
+            x, y = float(left), y + 18
         marker.cx, marker.cy = x + 7, y
         items.append(marker)
         items.append(Text(x + 18, y + 3.5, label, 9.5))
         x += width
     y += 18
-    items.append(Text(LEFT, y + 3.5, "Numbers are ranks within the challenge.", 8.5, fill=MUTED))
+    items.append(
+        Text(
+            left,
+            y + 3.5,
+            _("Numbers are ranks within the challenge: see the key for the titles."),
+            8.5,
+            fill=MUTED,
+        )
+    )
     return y + 10
 
 

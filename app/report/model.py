@@ -14,7 +14,17 @@ from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
 from app.clustering.service import list_clusters
-from app.i18n import format_date, format_number, format_pct
+from app.i18n import (
+    N_,
+    NO_VALUE,
+    _,
+    format_date,
+    format_integer,
+    format_number,
+    format_pct,
+    format_time,
+    ngettext,
+)
 from app.limits import xml_safe
 from app.matrix.models import Rating
 from app.matrix.service import MAX_SD, MatrixRow, matrix_rows
@@ -25,17 +35,23 @@ from app.vocabulary import (
     CONTESTED_BELOW,
     CONTESTED_MIN_RATINGS,
     LEVEL_LABELS,
+    MATRIX_LEVELS,
     POLICY_LEVELS,
+    RELEVANCE_SCORES,
+    contested_label,
     level_label,
     phase_name,
+    relevance_band,
 )
 
 TOP_PER_CHALLENGE = 3
 # A recommendation lists this many of its contributions in full; the others are named by
 # their number in the appendix, which lists every contribution.
 SOURCES_SHOWN = 6
-UNCATEGORISED = "Uncategorised"
-FACILITATOR_AUTHOR = "Facilitator"
+# Translators: the heading of recommendations filed under no category.
+UNCATEGORISED = N_("Uncategorised")
+# Translators: the author of a contribution the facilitator wrote (reports with names).
+FACILITATOR_AUTHOR = N_("Facilitator")
 
 
 @dataclass(slots=True)
@@ -100,6 +116,23 @@ class Recommendation:
         return self.ratings > 0
 
     @property
+    def origin_label(self) -> str:
+        """Who made the cluster, as the exports say it."""
+        if self.origin == "manual":
+            return _("By hand")
+        if self.edited or self.origin == "edited":
+            return _("Suggested, then edited")
+        return _("Suggested by the assistant")
+
+    @property
+    def band(self) -> int | None:
+        """The matrix column (1–5) of its mean relevance (`vocabulary.relevance_band`), or
+        None when not rated: the same column in every format."""
+        if not self.rated or self.relevance_mean is None:
+            return None
+        return relevance_band(self.relevance_mean)
+
+    @property
     def sources_shown(self) -> list[ContributionItem]:
         """The contributions printed under the recommendation."""
         return self.contributions[:SOURCES_SHOWN]
@@ -156,6 +189,32 @@ class ChallengeSection:
     @property
     def unrated_count(self) -> int:
         return sum(1 for r in self.recommendations if not r.rated)
+
+    @property
+    def matrix(self) -> list[MatrixRowCells]:
+        """The rated recommendations placed in the matrix: a row per policy level (EU at the
+        top), a cell per relevance band 1–5 (`Recommendation.band`), ranks in each cell. The
+        web matrix, the chart's table and every export place a recommendation this way."""
+        rows = []
+        for level in MATRIX_LEVELS:
+            cells: list[list[Recommendation]] = [[] for _score in RELEVANCE_SCORES]
+            for rec in self.rated:
+                if rec.policy_level == level and rec.band is not None:
+                    cells[rec.band - 1].append(rec)
+            rows.append(MatrixRowCells(level, cells))
+        return rows
+
+
+@dataclass(slots=True)
+class MatrixRowCells:
+    """One policy level's row of the matrix: the recommendations of each relevance band."""
+
+    level: str
+    cells: list[list[Recommendation]]
+
+    @property
+    def label(self) -> str:
+        return LEVEL_LABELS[self.level]
 
 
 @dataclass(slots=True)
@@ -257,13 +316,23 @@ class Report:
         """Said on the title page when the workshop is still running."""
         if self.is_final:
             return None
-        return (
-            f"Provisional: exported during the {self.phase_label} phase. Figures may still change."
+        return _(
+            "Provisional: exported during the %(phase)s phase. Figures may still change.",
+            phase=self.phase_label,
         )
 
     @property
     def date_label(self) -> str:
         return self.lab_date or format_date(self.created_at)
+
+    @property
+    def generated_label(self) -> str:
+        """When the file was made, in the report's language (times are UTC)."""
+        return _(
+            "%(date)s, %(time)s UTC",
+            date=format_date(self.generated_at),
+            time=format_time(self.generated_at),
+        )
 
 
 # --- building -----------------------------------------------------------------------------
@@ -277,13 +346,23 @@ def minority_view(row: MatrixRow) -> str | None:
     low = counts.get(1, 0) + counts.get(2, 0)
     high = counts.get(4, 0) + counts.get(5, 0)
     if low <= high:
-        return (
-            f"Minority view: {low} of {row.ratings} participants rated this of low relevance "
-            f"(1–2), while {high} rated it high (4–5)."
+        return ngettext(
+            "Minority view: %(low)s of %(num)s participant rated this of low relevance (1–2), "
+            "while %(high)s rated it high (4–5).",
+            "Minority view: %(low)s of %(num)s participants rated this of low relevance (1–2), "
+            "while %(high)s rated it high (4–5).",
+            row.ratings,
+            low=low,
+            high=high,
         )
-    return (
-        f"Minority view: {high} of {row.ratings} participants rated this highly relevant "
-        f"(4–5), while {low} rated it low (1–2)."
+    return ngettext(
+        "Minority view: %(high)s of %(num)s participant rated this highly relevant (4–5), "
+        "while %(low)s rated it low (1–2).",
+        "Minority view: %(high)s of %(num)s participants rated this highly relevant (4–5), "
+        "while %(low)s rated it low (1–2).",
+        row.ratings,
+        low=low,
+        high=high,
     )
 
 
@@ -298,7 +377,10 @@ def level_note(row: MatrixRow) -> str | None:
         for level in reversed(POLICY_LEVELS)
         if row.policy_levels[level]
     )
-    return f"No majority on the policy level ({split}); the more local level wins a tie."
+    return _(
+        "No majority on the policy level (%(split)s); the more local level wins a tie.",
+        split=split,
+    )
 
 
 def _is_edited(cluster: Cluster, member_ids: list[int]) -> bool | None:
@@ -320,9 +402,9 @@ def _contribution_items(
         author = None
         if authors is not None:
             author = (
-                FACILITATOR_AUTHOR
+                _(FACILITATOR_AUTHOR)
                 if c.participant_id is None
-                else authors.get(c.participant_id, "Participant")
+                else authors.get(c.participant_id, _("Participant"))
             )
         items[c.id] = ContributionItem(  # type: ignore[index]
             id=c.id,  # type: ignore[arg-type]
@@ -375,7 +457,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
 
     numbers = {p.id: i for i, p in enumerate(participants, start=1)}
     authors: dict[int, str] | None = (
-        {p.id: (p.name or f"Participant {numbers[p.id]}") for p in participants}  # type: ignore[misc]
+        {p.id: (p.name or _("Participant %(number)s", number=numbers[p.id])) for p in participants}  # type: ignore[misc]
         if session.show_names
         else None
     )
@@ -424,7 +506,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
         )
 
     ratings_by_challenge: Counter[int] = Counter()
-    for cluster_id, *_ in rating_rows:
+    for cluster_id, *_rest in rating_rows:
         rated = clusters.get(cluster_id)
         if rated is not None:
             ratings_by_challenge[rated.challenge_id] += 1
@@ -461,7 +543,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
     participation = Participation(
         participants=len(participants),
         contributors=len({c.participant_id for c in contributions if c.participant_id}),
-        raters=len({participant_id for _, participant_id, _, _ in rating_rows}),
+        raters=len({row[1] for row in rating_rows}),
         contributions=len(contributions),
         duplicates=sum(1 for c in contributions if c.duplicate_of_id is not None),
         clustered=sum(1 for c in contributions if c.cluster_id is not None),
@@ -519,20 +601,29 @@ def _by_category(ranked: list[Recommendation], categories: list[str]) -> list[Ca
         if rec.category not in names:
             names.append(rec.category)
     return [
-        CategorySection(name or UNCATEGORISED, [r for r in ranked if r.category == name])
+        CategorySection(name or _(UNCATEGORISED), [r for r in ranked if r.category == name])
         for name in names
     ]
 
 
 # --- wording shared by every format --------------------------------------------------------
 
-AGREEMENT_NOTE = (
-    f"Agreement is 1 − σ/{MAX_SD:g}, where σ is the population standard deviation of the "
-    "relevance scores. On a 1–5 scale σ is at most 2, so agreement runs from 0 % (the room "
-    "split between 1 and 5) to 100 % (everyone gave the same score). Below "
-    f"{round(CONTESTED_BELOW * 100)} %, with at least {CONTESTED_MIN_RATINGS} ratings, the report names the "
-    "minority view."
-)
+
+def agreement_note() -> str:
+    """How agreement is computed and when a recommendation is contested (every format)."""
+    return _(
+        "Agreement is 1 − σ/%(max_sd)s, where σ is the population standard deviation of the "
+        "relevance scores. On a 1–5 scale σ is at most 2, so agreement runs from %(none)s (the "
+        "room split between 1 and 5) to %(all)s (everyone gave the same score). Below "
+        "%(threshold)s, with at least %(min)s ratings, the report marks a recommendation as "
+        "“%(contested)s” and names the minority view.",
+        max_sd=format_number(MAX_SD, 0),
+        none=format_pct(0),
+        all=format_pct(1),
+        threshold=format_pct(CONTESTED_BELOW),
+        min=CONTESTED_MIN_RATINGS,
+        contested=contested_label(),
+    )
 
 
 def methodology(report: Report) -> list[str]:
@@ -540,48 +631,97 @@ def methodology(report: Report) -> list[str]:
     p = report.participation
     prov = report.provenance
     paragraphs = [
-        "The lab followed the policy-lab method in three phases. In the reverse brainstorm, "
-        "participants wrote down, per challenge, the gaps in today's policies and the "
-        "interventions that are missing. In the clustering phase these contributions were "
-        "grouped into an affinity diagram: each cluster of similar contributions was named as "
-        "a proposed policy solution and filed under a category. In the matrix phase every "
-        "participant scored each proposed solution on its relevance (1 = not relevant, "
-        "5 = essential) and on the policy level it targets: local & regional, national or EU.",
-        "Relevance is reported as the mean and the median of the scores. The policy level of "
-        "a recommendation is the level chosen most often; a tie goes to the more local level. "
-        "Within each challenge, recommendations are ranked by mean relevance, then by the "
-        "number of ratings. " + AGREEMENT_NOTE,
-        f"{_count(p.participants, 'participant')} joined the lab; "
-        f"{p.contributors} of them wrote {_count(p.contributions, 'contribution')} "
-        f"and {p.raters} gave {_count(p.ratings, 'rating')} "
-        f"of {_count(p.clusters, 'proposed solution')}.",
+        _(
+            "The lab followed the policy-lab method in three phases. In the reverse "
+            "brainstorm, participants wrote down, per challenge, the gaps in today's policies "
+            "and the interventions that are missing. In the clustering phase these "
+            "contributions were grouped into an affinity diagram: each cluster of similar "
+            "contributions was named as a proposed policy solution and filed under a category. "
+            "In the matrix phase every participant scored each proposed solution on its "
+            "relevance (1 = not relevant, 5 = essential) and on the policy level it targets: "
+            "%(local)s, %(national)s or %(eu)s.",
+            local=LEVEL_LABELS["local_regional"],
+            national=LEVEL_LABELS["national"],
+            eu=LEVEL_LABELS["eu"],
+        ),
+        _(
+            "Relevance is reported as the mean and the median of the scores. The policy level "
+            "of a recommendation is the level chosen most often; a tie goes to the more local "
+            "level. Within each challenge, recommendations are ranked by mean relevance, then "
+            "by the number of ratings. In the matrix, a recommendation sits in the column of "
+            "its mean relevance rounded to a whole score (half-way goes up: 2.5 is in column "
+            "3), in every format of this report."
+        )
+        + " "
+        + agreement_note(),
+        " ".join(
+            (
+                ngettext(
+                    "%(num)s participant joined the lab.",
+                    "%(num)s participants joined the lab.",
+                    p.participants,
+                ),
+                ngettext(
+                    "%(writers)s of them wrote %(num)s contribution.",
+                    "%(writers)s of them wrote %(num)s contributions.",
+                    p.contributions,
+                    writers=format_integer(p.contributors),
+                ),
+                ngettext(
+                    "%(raters)s gave %(num)s rating of %(clusters)s proposed solutions.",
+                    "%(raters)s gave %(num)s ratings of %(clusters)s proposed solutions.",
+                    p.ratings,
+                    raters=format_integer(p.raters),
+                    clusters=format_integer(p.clusters),
+                ),
+            )
+        ),
     ]
     if prov.clusters:
         if prov.suggested:
             paragraphs.append(
-                f"Of the {_count(prov.clusters, 'cluster')}, {prov.suggested} started as "
-                f"suggestions made by the tool; the facilitator edited {prov.suggested_edited} "
-                f"of those (title or contributions) and created {prov.manual} by hand."
+                ngettext(
+                    "Of the %(num)s cluster, %(suggested)s started as a suggestion made by the "
+                    "tool; the facilitator edited %(edited)s of those (title or contributions) "
+                    "and created %(manual)s by hand.",
+                    "Of the %(num)s clusters, %(suggested)s started as suggestions made by the "
+                    "tool; the facilitator edited %(edited)s of those (title or contributions) "
+                    "and created %(manual)s by hand.",
+                    prov.clusters,
+                    suggested=format_integer(prov.suggested),
+                    edited=format_integer(prov.suggested_edited),
+                    manual=format_integer(prov.manual),
+                )
             )
         else:
             paragraphs.append(
-                f"All {_count(prov.clusters, 'cluster')} were formed by the facilitator by hand."
+                ngettext(
+                    "The %(num)s cluster was formed by the facilitator by hand.",
+                    "All %(num)s clusters were formed by the facilitator by hand.",
+                    prov.clusters,
+                )
             )
     if p.duplicates:
         paragraphs.append(
-            f"{_count(p.duplicates, 'contribution')} saying the same as another were merged "
-            "as duplicates; they are kept in the report under the contribution they repeat."
+            ngettext(
+                "%(num)s contribution saying the same as another was merged as a duplicate; it "
+                "is kept in the report under the contribution it repeats.",
+                "%(num)s contributions saying the same as another were merged as duplicates; "
+                "they are kept in the report under the contribution they repeat.",
+                p.duplicates,
+            )
         )
     paragraphs.append(
-        "Contributions are shown with their authors' names, as agreed for this lab."
+        _("Contributions are shown with their authors' names, as agreed for this lab.")
         if report.show_names
-        else "Contributions and ratings are anonymous: no participant is named in this report."
+        else _("Contributions and ratings are anonymous: no participant is named in this report.")
     )
     return paragraphs
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def yes_no(value: bool) -> str:
+    """A yes/no cell of a table, in the report's language."""
+    return _("yes") if value else _("no")
 
 
 def fmt_num(value: float | None, digits: int = 1) -> str:
@@ -600,13 +740,18 @@ def more_sources(rec: Recommendation) -> str:
     if not more:
         return ""
     numbers = ", ".join(f"#{item.number}" for item in sorted(more, key=lambda i: i.number))
-    return f"… and {len(more)} more in the appendix: {numbers}."
+    return ngettext(
+        "… and %(num)s more in the appendix: %(numbers)s.",
+        "… and %(num)s more in the appendix: %(numbers)s.",
+        len(more),
+        numbers=numbers,
+    )
 
 
 def level_distribution(rec: Recommendation) -> str:
     """“EU 5 · National 3 · Local & regional 1”."""
     if not rec.ratings:
-        return "—"
+        return NO_VALUE
     return " · ".join(
         f"{LEVEL_LABELS[level]} {rec.policy_levels.get(level, 0)}"
         for level in reversed(POLICY_LEVELS)

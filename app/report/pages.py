@@ -5,6 +5,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.db import DbDep
+from app.i18n import N_, _, is_available
 from app.report import service
 from app.report.chart import chart_svg
 from app.report.model import build_report
@@ -15,14 +16,25 @@ from app.web import FormDep, form_text, no_store, render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+# (format, button label, what the file is, slow to make); labels marked, shown with _().
 DOWNLOADS = [
-    ("pdf", "PDF", "Printable policy brief with charts, page numbers and contents.", True),
-    ("docx", "Word", "Editable document with headings and styles.", True),
-    ("html", "Web page", "The same brief as a single HTML file.", False),
-    ("md", "Markdown", "Plain text with headings and tables.", False),
-    ("xlsx", "Excel", "Sheets of recommendations, ratings, contributions, participation.", True),
-    ("csv", "CSV", "Recommendations, then contributions, one row each.", False),
-    ("json", "JSON archive", "Everything, with ids; import it to restore the session.", False),
+    ("pdf", N_("PDF"), N_("Printable policy brief with charts, page numbers and contents."), True),
+    ("docx", N_("Word"), N_("Editable document with headings and styles."), True),
+    ("html", N_("Web page"), N_("The same brief as a single HTML file."), False),
+    ("md", N_("Markdown"), N_("Plain text with headings and tables."), False),
+    (
+        "xlsx",
+        N_("Excel"),
+        N_("Sheets of recommendations, the matrix, ratings, contributions, participation."),
+        True,
+    ),
+    ("csv", N_("CSV"), N_("Recommendations, then contributions, one row each."), False),
+    (
+        "json",
+        N_("JSON archive"),
+        N_("Everything, with ids; import it to restore the session."),
+        False,
+    ),
 ]
 
 
@@ -33,9 +45,13 @@ def _page(
     *,
     confirm_error: str | None = None,
     status_code: int = 200,
+    files_language: str | None = None,
 ) -> Response:
     session = actor.session
     report = build_report(db, session)
+    # The files are in the session's language unless the facilitator picks another here.
+    language = files_language if is_available(files_language) else session.language
+    lang_query = f"&lang={language}" if language != session.language else ""
     warm_helper(report)
     return render(
         request,
@@ -48,15 +64,16 @@ def _page(
             "downloads": [
                 {
                     "format": fmt,
-                    "label": label,
-                    "text": text,
+                    "label": _(label),
+                    "text": _(text),
                     "slow": slow,
-                    "url": f"/api/v1/sessions/{session.code}/report?format={fmt}",
+                    "url": f"/api/v1/sessions/{session.code}/report?format={fmt}{lang_query}",
                     "filename": service.report_filename(session, fmt),
                 }
                 for fmt, label, text, slow in DOWNLOADS
             ],
             "confirm_error": confirm_error,
+            "files_language": language,
         },
         block="delete_form" if confirm_error else None,
         status_code=status_code,
@@ -64,9 +81,12 @@ def _page(
 
 
 @router.get("/s/{code}/facilitate/report")
-def report_page(request: Request, db: DbDep, actor: FacilitatorPageDep) -> Response:
-    """Preview of the report with a download button per format."""
-    return no_store(_page(request, db, actor))
+def report_page(
+    request: Request, db: DbDep, actor: FacilitatorPageDep, lang: str | None = None
+) -> Response:
+    """Preview of the report with a download button per format (`lang`: the files'
+    language, default the session's)."""
+    return no_store(_page(request, db, actor, files_language=lang))
 
 
 @router.post("/s/{code}/facilitate/report/delete")
@@ -78,9 +98,13 @@ def delete_session(
     confirm_code = form_text(form, "confirm_code")
     if normalise_code(confirm_code) != session.code:
         message = (
-            f"Type the session code {session.code} to confirm."
+            _("Type the session code %(code)s to confirm.", code=session.code)
             if not confirm_code.strip()
-            else f"“{confirm_code.strip()}” is not this session's code ({session.code})."
+            else _(
+                "“%(typed)s” is not this session's code (%(code)s).",
+                typed=confirm_code.strip(),
+                code=session.code,
+            )
         )
         return _page(request, db, actor, confirm_error=message, status_code=422)
     code = session.code

@@ -5,40 +5,46 @@ spreadsheet programs read accents correctly."""
 import csv
 import io
 
-from app.report.model import Report
+from app.i18n import N_, _
+from app.report.model import Report, yes_no
+from app.vocabulary import CONTESTED_LABEL, level_label
 
+# The headers people read, in the report's language (the JSON export has the stable,
+# English keys for programs).
 RECOMMENDATION_COLUMNS = [
-    "challenge_number",
-    "challenge",
-    "category",
-    "rank",
-    "cluster_id",
-    "recommendation",
-    "description",
-    "policy_level",
-    "relevance_mean",
-    "relevance_median",
-    "relevance_sd",
-    "agreement",
-    "ratings",
-    "level_eu",
-    "level_national",
-    "level_local_regional",
-    "contested",
-    "minority_view",
-    "contributions",
-    "origin",
+    N_("Challenge #"),
+    N_("Challenge"),
+    N_("Category"),
+    N_("Rank"),
+    N_("Cluster id"),
+    N_("Recommendation"),
+    N_("Description"),
+    N_("Policy level"),
+    N_("Relevance mean"),
+    N_("Relevance median"),
+    N_("Relevance SD"),
+    # Translators: a column: the matrix column (1–5) of the mean relevance, rounded.
+    N_("Matrix column (relevance)"),
+    N_("Agreement"),
+    N_("Ratings"),
+    N_("EU"),
+    N_("National"),
+    N_("Local & regional"),
+    CONTESTED_LABEL,
+    N_("Minority view"),
+    N_("Contributions"),
+    N_("Origin"),
 ]
 CONTRIBUTION_COLUMNS = [
-    "contribution_number",
-    "contribution_id",
-    "challenge_number",
-    "challenge",
-    "text",
-    "cluster_id",
-    "recommendation_ref",
-    "recommendation",
-    "duplicate_of_id",
+    N_("Contribution #"),
+    N_("Contribution id"),
+    N_("Challenge #"),
+    N_("Challenge"),
+    N_("Contribution"),
+    N_("Cluster id"),
+    N_("Recommendation ref"),
+    N_("Recommendation"),
+    N_("Duplicate of id"),
 ]
 # OWASP's CSV-injection guidance: a cell a spreadsheet could read as a formula starts with one
 # of these (also in their full-width forms, which some spreadsheets accept, and after leading
@@ -77,7 +83,7 @@ def render_csv(report: Report) -> bytes:
     """Both tables in one CSV file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(RECOMMENDATION_COLUMNS)
+    writer.writerow([_(name) for name in RECOMMENDATION_COLUMNS])
     for c in report.challenges:
         for rec in c.recommendations:
             writer.writerow(
@@ -91,25 +97,26 @@ def render_csv(report: Report) -> bytes:
                         rec.id,
                         rec.title,
                         rec.description,
-                        rec.policy_level or "",
+                        level_label(rec.policy_level, "") if rec.policy_level else "",
                         _round(rec.relevance_mean),
                         _round(rec.relevance_median),
                         _round(rec.relevance_sd),
+                        rec.band or "",
                         _round(rec.agreement),
                         rec.ratings,
                         rec.policy_levels.get("eu", 0),
                         rec.policy_levels.get("national", 0),
                         rec.policy_levels.get("local_regional", 0),
-                        "yes" if rec.contested else "no",
+                        yes_no(rec.contested),
                         rec.minority_view or "",
                         rec.contribution_count,
-                        rec.origin,
+                        rec.origin_label,
                     )
                 ]
             )
     writer.writerow([])
-    columns = CONTRIBUTION_COLUMNS + (["author"] if report.show_names else [])
-    writer.writerow(columns)
+    columns = [_(name) for name in CONTRIBUTION_COLUMNS]
+    writer.writerow(columns + ([_("Author")] if report.show_names else []))
     recs = {r.id: r for r in report.recommendations}
     for c in report.challenges:
         for item in c.contributions:

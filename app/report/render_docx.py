@@ -2,6 +2,7 @@
 of contents field, page numbers in the footer and the matrix charts as pictures."""
 
 import io
+import re
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -10,6 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from app.i18n import _, format_integer, ngettext
 from app.report.chart import chart_png
 from app.report.model import (
     ChallengeSection,
@@ -22,11 +24,16 @@ from app.report.model import (
     methodology,
     more_sources,
 )
+from app.vocabulary import RELEVANCE_LABELS, RELEVANCE_SCORES, contested_label
 
 ACCENT = RGBColor(0x16, 0x3F, 0x6E)
 MUTED = RGBColor(0x5B, 0x61, 0x69)
 APPENDIX_ENTRY = "Appendix entry"
 APPENDIX_KEY = "Appendix key"
+CHART_KEY = "Chart key"
+# Unicode's first-strong isolate and its end: the bidi isolation of a <bdi> in plain text.
+FSI = "\u2068"
+PDI = "\u2069"
 CHART_WIDTH = Cm(16.5)
 
 
@@ -92,6 +99,13 @@ def _setup_styles(document: DocumentType) -> None:
     entry.paragraph_format.first_line_indent = Cm(-1)
     entry.paragraph_format.tab_stops.add_tab_stop(Cm(1))
     entry.paragraph_format.space_after = Pt(2)
+    chart_key = styles.add_style(CHART_KEY, WD_STYLE_TYPE.PARAGRAPH)
+    chart_key.base_style = normal
+    chart_key.font.size = Pt(9.5)
+    chart_key.paragraph_format.left_indent = Cm(0.8)
+    chart_key.paragraph_format.first_line_indent = Cm(-0.8)
+    chart_key.paragraph_format.tab_stops.add_tab_stop(Cm(0.8))
+    chart_key.paragraph_format.space_after = Pt(1)
     key = styles.add_style(APPENDIX_KEY, WD_STYLE_TYPE.PARAGRAPH)
     key.base_style = normal
     key.font.size = Pt(8.5)
@@ -116,38 +130,47 @@ def _header_footer(document: DocumentType, report: Report) -> None:
         run.font.color.rgb = MUTED
     footer = section.footer.paragraphs[0]
     footer.style = document.styles["Footer"]
-    label = footer.add_run("Policy lab report · Page ")
-    label.font.size = Pt(8)
-    _field(footer, "PAGE", "1")
-    footer.add_run(" of ").font.size = Pt(8)
-    _field(footer, "NUMPAGES", "1")
+    # “Policy lab report · Page %(page)s of %(pages)s”, the numbers as Word fields.
+    words = _("Page %(page)s of %(pages)s")
+    footer.add_run(_("Policy lab report") + " · ").font.size = Pt(8)
+    for index, piece in enumerate(re.split(r"%\((pages?)\)s", words)):
+        if index % 2:
+            _field(footer, "PAGE" if piece == "page" else "NUMPAGES", "1")
+        elif piece:
+            footer.add_run(piece).font.size = Pt(8)
 
 
 def _cover(document: DocumentType, report: Report) -> None:
     eyebrow = document.add_paragraph()
     eyebrow.paragraph_format.space_before = Pt(120)
-    run = eyebrow.add_run("POLICY LAB REPORT")
+    run = eyebrow.add_run(_("Policy lab report").upper())
     run.bold = True
     run.font.color.rgb = MUTED
     _para(document, report.title, "Title")
-    _para(document, "Prioritised policy recommendations from a co-creation workshop", "Subtitle")
-    meta = [("Date", report.date_label)]
+    _para(document, _("Prioritised policy recommendations from a co-creation workshop"), "Subtitle")
+    meta = [(_("Date:"), report.date_label)]
     if report.place:
-        meta.append(("Place", report.place))
+        meta.append((_("Place:"), report.place))
     if report.organiser:
-        meta.append(("Organiser", report.organiser))
-    meta.append(("Challenges", "; ".join(c.title for c in report.challenges)))
+        meta.append((_("Organiser:"), report.organiser))
+    meta.append((_("Challenges:"), "; ".join(c.title for c in report.challenges)))
     p = report.participation
     meta.append(
         (
-            "Participation",
-            f"{p.participants} participants · {p.contributions} contributions · "
-            f"{p.clusters} recommendations · {p.ratings} ratings",
+            _("Participation:"),
+            " · ".join(
+                (
+                    ngettext("%(num)s participant", "%(num)s participants", p.participants),
+                    ngettext("%(num)s contribution", "%(num)s contributions", p.contributions),
+                    ngettext("%(num)s recommendation", "%(num)s recommendations", p.clusters),
+                    ngettext("%(num)s rating", "%(num)s ratings", p.ratings),
+                )
+            ),
         )
     )
     for label, value in meta:
         line = document.add_paragraph()
-        head = line.add_run(f"{label}: ")
+        head = line.add_run(f"{label} ")
         head.bold = True
         line.add_run(value)
     if report.status_note:
@@ -155,20 +178,23 @@ def _cover(document: DocumentType, report: Report) -> None:
         note.add_run(report.status_note).bold = True
     footer = document.add_paragraph()
     small = footer.add_run(
-        f"Session {report.code} · generated {report.generated_at:%d %B %Y, %H:%M} UTC "
-        "with Policy Lab"
+        _(
+            "Session %(code)s · generated %(when)s with Policy Lab",
+            code=report.code,
+            when=report.generated_label,
+        )
     )
     small.font.size = Pt(8)
     small.font.color.rgb = MUTED
 
 
 def _toc(document: DocumentType) -> None:
-    heading = _para(document, "Contents", "TOC Heading")
+    heading = _para(document, _("Contents"), "TOC Heading")
     heading.paragraph_format.page_break_before = True
     _field(
         document.add_paragraph(),
         'TOC \\o "1-2" \\h \\z \\u',
-        "Right-click and choose “Update field” to show the table of contents.",
+        _("Right-click and choose “Update field” to show the table of contents."),
     )
 
 
@@ -189,43 +215,55 @@ def _table(document: DocumentType, header: list[str], rows: list[list[str]], wid
 
 
 def _summary(document: DocumentType, report: Report) -> None:
-    _para(document, "Executive summary", "Heading 1")
+    _para(document, _("Executive summary"), "Heading 1")
     p = report.participation
     if report.has_ratings:
         document.add_paragraph(
-            f"{p.participants} participants turned {p.contributions} contributions into "
-            f"{p.clusters} proposed policy solutions and scored them. The highest-ranked "
-            "recommendations per challenge:"
+            ngettext(
+                "%(num)s participant turned %(contributions)s contributions into %(clusters)s "
+                "proposed policy solutions and scored them. The highest-ranked recommendations "
+                "per challenge:",
+                "%(num)s participants turned %(contributions)s contributions into %(clusters)s "
+                "proposed policy solutions and scored them. The highest-ranked recommendations "
+                "per challenge:",
+                p.participants,
+                contributions=format_integer(p.contributions),
+                clusters=format_integer(p.clusters),
+            )
         )
     else:
         document.add_paragraph(
-            "Nothing has been rated yet, so there are no prioritised recommendations so far."
+            _("Nothing has been rated yet, so there are no prioritised recommendations so far.")
         )
     for c in report.challenges:
-        _para(document, f"Challenge {c.number}: {c.title}", "Heading 3")
+        _para(document, _challenge_title(c), "Heading 3")
         if not c.top:
-            document.add_paragraph("Nothing rated yet.")
+            document.add_paragraph(_("Nothing rated yet."))
             continue
         for rec in c.top:
             # Numbered by rank in text: Word would continue one list across the challenges.
             item = _para(document, f"{rec.rank}. ", "List Paragraph")
             item.add_run(rec.title).bold = True
+            figures = _(
+                "relevance %(mean)s · agreement %(agreement)s",
+                mean=fmt_num(rec.relevance_mean),
+                agreement=fmt_pct(rec.agreement),
+            )
             item.add_run(
-                f" — {rec.level_label}; relevance {fmt_num(rec.relevance_mean)}, "
-                f"agreement {fmt_pct(rec.agreement)}" + ("; contested" if rec.contested else "")
+                f" — {rec.level_label}; {figures}"
+                + (f"; {contested_label()}" if rec.contested else "")
             )
 
 
 def _methodology(document: DocumentType, report: Report) -> None:
-    _para(document, "Methodology", "Heading 1")
+    _para(document, _("Methodology"), "Heading 1")
     for paragraph in methodology(report):
         document.add_paragraph(paragraph)
     p = report.participation
-    rows = [
-        [f.title, str(f.contributions), str(f.clusters), str(f.ratings)] for f in p.per_challenge
-    ]
-    rows.append(["All challenges", str(p.contributions), str(p.clusters), str(p.ratings)])
-    _table(document, ["Challenge", "Contributions", "Recommendations", "Ratings"], rows)
+    n = format_integer
+    rows = [[f.title, n(f.contributions), n(f.clusters), n(f.ratings)] for f in p.per_challenge]
+    rows.append([_("All challenges"), n(p.contributions), n(p.clusters), n(p.ratings)])
+    _table(document, [_("Challenge"), _("Contributions"), _("Recommendations"), _("Ratings")], rows)
 
 
 def _sources(document: DocumentType, items: list[ContributionItem]) -> None:
@@ -237,7 +275,7 @@ def _sources(document: DocumentType, items: list[ContributionItem]) -> None:
             author.italic = True
         for d in item.duplicates:
             sub = _para(document, "", "List Bullet 2")
-            sub.add_run("Merged duplicate: ").italic = True
+            sub.add_run(_("Merged duplicate:") + " ").italic = True
             sub.add_run(d.text + (f" — {d.author}" if d.author else ""))
 
 
@@ -245,65 +283,134 @@ def _recommendation(document: DocumentType, rec: Recommendation) -> None:
     heading = _para(document, "", "Heading 4")
     heading.add_run(f"{rec.rank}. {rec.title}")
     heading.add_run(f"  [{rec.level_label}]").font.color.rgb = MUTED
+    if rec.contested:
+        heading.add_run(f"  [{contested_label()}]").font.color.rgb = MUTED
     if rec.description:
         document.add_paragraph(rec.description)
     figures = document.add_paragraph()
     relevance = (
-        f"{fmt_num(rec.relevance_mean)} (median {fmt_num(rec.relevance_median)})"
+        _(
+            "%(mean)s (median %(median)s)",
+            mean=fmt_num(rec.relevance_mean),
+            median=fmt_num(rec.relevance_median),
+        )
         if rec.rated
-        else "not rated yet"
+        else _("not rated yet")
     )
-    for label, value in (
-        ("Relevance", relevance),
-        ("Agreement", fmt_pct(rec.agreement)),
-        ("Ratings", str(rec.ratings)),
-        ("Level", level_distribution(rec)),
-    ):
-        figures.add_run(f"{label}: ").bold = True
+    parts = (
+        (_("Relevance:"), relevance),
+        (_("Agreement:"), fmt_pct(rec.agreement)),
+        (_("Ratings:"), format_integer(rec.ratings)),
+        (_("Level:"), level_distribution(rec)),
+    )
+    for index, (label, value) in enumerate(parts):
+        figures.add_run(f"{label} ").bold = True
         figures.add_run(value)
-        if label != "Level":
+        if index < len(parts) - 1:
             figures.add_run("    ")
     if rec.minority_view:
         note = _para(document, "", "Intense Quote")
-        note.add_run("Participants disagreed strongly. ").bold = True
+        heading_text = _(
+            "%(contested)s: participants disagreed strongly.", contested=contested_label()
+        )
+        note.add_run(heading_text + " ").bold = True
         note.add_run(rec.minority_view)
     if rec.level_note:
         _para(document, rec.level_note, "Quote")
     if rec.contributions:
         sources = document.add_paragraph()
-        sources.add_run(f"Contributions behind it ({rec.contribution_count})").bold = True
+        sources.add_run(
+            _("Contributions behind it (%(count)s)", count=rec.contribution_count)
+        ).bold = True
         _sources(document, rec.sources_shown)
         if rec.sources_more:
             more = document.add_paragraph()
             more.add_run(more_sources(rec)).italic = True
 
 
+def _challenge_title(c: ChallengeSection) -> str:
+    return _("Challenge %(number)s: %(title)s", number=c.number, title=c.title)
+
+
+def _chart_key(document: DocumentType, c: ChallengeSection) -> None:
+    """Each number drawn on the chart with the recommendation's full title."""
+    _para(document, "", "Normal").add_run(
+        _("Key to the numbers in the chart of challenge %(number)s", number=c.number)
+    ).bold = True
+    for rec in c.rated:
+        if not rec.policy_level:
+            continue
+        line = _para(document, "", CHART_KEY)
+        line.add_run(f"{rec.rank}\t").bold = True
+        line.add_run(rec.title)
+        if rec.contested:
+            line.add_run(f" ({contested_label()})").italic = True
+
+
+def _matrix_table(document: DocumentType, c: ChallengeSection) -> None:
+    """The matrix as a table: ranks by policy level (rows) and relevance band (columns)."""
+    caption = _para(document, "", "Caption")
+    caption.add_run(
+        _(
+            "Matrix of challenge %(number)s: ranks by policy level and mean relevance",
+            number=c.number,
+        )
+    )
+    header = [_("Policy level")] + [
+        f"{score} {RELEVANCE_LABELS[score]}" for score in RELEVANCE_SCORES
+    ]
+    rows = [
+        [row.label] + [", ".join(str(rec.rank) for rec in cell) for cell in row.cells]
+        for row in c.matrix
+    ]
+    _table(document, header, rows)
+    document.add_paragraph(
+        _(
+            "Columns: the mean relevance rounded to a whole score (2.5 goes to 3), as on the "
+            "matrix page and in every format of this report."
+        )
+    )
+
+
 def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> None:
-    _para(document, f"Challenge {c.number}: {c.title}", "Heading 1")
+    _para(document, _challenge_title(c), "Heading 1")
     if c.description:
         _para(document, c.description, "Quote")
     if c.questions:
-        document.add_paragraph().add_run("Guiding questions").bold = True
+        document.add_paragraph().add_run(_("Guiding questions")).bold = True
         for q in c.questions:
             _para(document, q, "List Bullet")
     document.add_paragraph(
-        f"{c.contribution_count} contributions · {len(c.recommendations)} recommendations · "
-        f"{c.rating_count} ratings"
+        " · ".join(
+            (
+                ngettext("%(num)s contribution", "%(num)s contributions", c.contribution_count),
+                ngettext(
+                    "%(num)s recommendation", "%(num)s recommendations", len(c.recommendations)
+                ),
+                ngettext("%(num)s rating", "%(num)s ratings", c.rating_count),
+            )
+        )
     )
     png = chart_png(c, report.categories)
     if png is not None:
         document.add_picture(io.BytesIO(png), width=CHART_WIDTH)
         caption = _para(document, "", "Caption")
         caption.add_run(
-            f"Figure {c.number}. Relevance × policy-level matrix: each recommendation at its "
-            "mean relevance, in the row of its most chosen policy level; the number is its "
-            "rank in this challenge."
+            _("Figure %(number)s.", number=c.number)
+            + " "
+            + _(
+                "Relevance × policy-level matrix: each recommendation at its mean relevance, in "
+                "the row of its most chosen policy level. The number is its rank in this "
+                "challenge; the key below gives each title in full."
+            )
         )
+        _chart_key(document, c)
+        _matrix_table(document, c)
     elif c.recommendations:
-        document.add_paragraph("No recommendation of this challenge has been rated yet.")
+        document.add_paragraph(_("No recommendation of this challenge has been rated yet."))
     else:
         document.add_paragraph(
-            "No contributions of this challenge have been clustered into recommendations yet."
+            _("No contributions of this challenge have been clustered into recommendations yet.")
         )
     for category in c.categories:
         if not category.recommendations:
@@ -314,30 +421,37 @@ def _challenge(document: DocumentType, c: ChallengeSection, report: Report) -> N
 
 
 def _appendix(document: DocumentType, report: Report) -> None:
-    _para(document, "Appendix: all contributions", "Heading 1")
+    _para(document, _("Appendix: all contributions"), "Heading 1")
     document.add_paragraph(
-        "Every contribution of the reverse brainstorm, clustered or not, in the order it was "
-        "written. The arrow points to the recommendation it went into, numbered "
-        "challenge.rank."
+        _(
+            "Every contribution of the reverse brainstorm, clustered or not, in the order it "
+            "was written. The arrow points to the recommendation it went into, numbered "
+            "challenge.rank."
+        )
     )
     if not report.contributions:
-        document.add_paragraph("No contributions have been collected yet.")
+        document.add_paragraph(_("No contributions have been collected yet."))
     recs = {r.id: r for r in report.recommendations}
     numbers = {item.id: item.number for item in report.contributions}
     for c in report.challenges:
         if not c.contributions:
             continue
-        _para(document, f"Challenge {c.number}: {c.title}", "Heading 3")
+        _para(document, _challenge_title(c), "Heading 3")
         for listed in c.recommendations:
             _para(document, f"{listed.label}  {listed.title}", APPENDIX_KEY)
         for item in c.contributions:
             rec = recs.get(item.cluster_id or 0)
-            text = f"{item.number}.\t{item.text}"
+            # The participant's text is isolated (FSI … PDI), so text in Arabic or Hebrew
+            # leaves the arrow and the reference at the end of the line.
+            text = f"{item.number}.\t{FSI}{item.text}{PDI}"
             if item.author:
-                text += f" — {item.author}"
+                text += f" — {FSI}{item.author}{PDI}"
             if item.duplicate_of_id:
-                text += f" (duplicate of #{numbers.get(item.duplicate_of_id, '?')})"
-            text += f"  → {rec.label}" if rec else "  → not clustered"
+                duplicate = _(
+                    "(duplicate of #%(number)s)", number=numbers.get(item.duplicate_of_id, "?")
+                )
+                text += f" {duplicate}"
+            text += f"  → {rec.label}" if rec else ("  → " + _("not clustered"))
             _para(document, text, APPENDIX_ENTRY)
 
 
@@ -348,9 +462,9 @@ def render_docx(report: Report) -> bytes:
     _header_footer(document, report)
     properties = document.core_properties
     properties.title = report.title
-    properties.subject = "Policy lab report"
+    properties.subject = _("Policy lab report")
     properties.author = report.organiser or "Policy Lab"
-    properties.keywords = "policy lab; recommendations"
+    properties.keywords = _("policy lab; recommendations")
     _cover(document, report)
     _toc(document)
     _summary(document, report)

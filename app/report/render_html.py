@@ -7,8 +7,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app import vocabulary
 from app.config import get_settings
-from app.i18n import install_in_jinja
+from app.i18n import _, format_date, format_integer, install_in_jinja
 from app.report.chart import chart_svg
 from app.report.model import (
     ChallengeSection,
@@ -33,6 +34,9 @@ def _environment(templates_dir: Path) -> Environment:
     install_in_jinja(env)
     env.filters["num"] = fmt_num
     env.filters["pct"] = fmt_pct
+    env.filters["integer"] = format_integer
+    env.filters["date"] = format_date
+    env.globals["vocab"] = vocabulary
     env.filters["distribution"] = level_distribution
     env.filters["more_sources"] = more_sources
     return env
@@ -56,6 +60,48 @@ def _stylesheet(static_dir: Path) -> str:
     variables = dict(re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", root[0]))
     css = css[: root.start()] + css[root.end() :]
     return re.sub(r"var\((--[\w-]+)\)", lambda m: variables.get(m[1], m[0]), css)
+
+
+def css_string(text: str) -> str:
+    """`text` as a CSS string literal (for `content:` in the page margins)."""
+    escaped = "".join(
+        ch if ch.isprintable() and ch not in '\\"<>' else f"\\{ord(ch):x} " for ch in text
+    )
+    return f'"{escaped}"'
+
+
+def _page_numbers(template: str, prefix: str) -> str:
+    """A translated “Page %(page)s of %(pages)s” as a CSS `content` value with counters."""
+    values: list[str] = []
+    for index, piece in enumerate(re.split(r"%\((pages?)\)s", template)):
+        if index % 2:
+            values.append(
+                f"{css_string(prefix)} counter({piece})" if prefix else f"counter({piece})"
+            )
+        elif piece:
+            values.append(css_string(piece))
+    return " ".join(values)
+
+
+def appendix_page_prefix() -> str:
+    """What the appendix's page numbers start with (A-1, A-2 …), in the report's language."""
+    # Translators: the prefix of the page numbers of the report's appendix: A-1, A-2 …
+    return _("A-")
+
+
+def page_css() -> str:
+    """The words in the PDF's page margins and the contents' appendix entry, in the report's
+    language (report.css has the layout; CSS cannot call gettext)."""
+    # Translators: the page number in the footer of the PDF report.
+    numbers = _("Page %(page)s of %(pages)s")
+    prefix = appendix_page_prefix()
+    return (
+        f"@page {{ @bottom-left {{ content: {css_string(_('Policy lab report'))}; }} "
+        f"@bottom-right {{ content: {_page_numbers(numbers, '')}; }} }}\n"
+        f"@page appendix {{ @bottom-right {{ content: {_page_numbers(numbers, prefix)}; }} }}\n"
+        "@media print { .toc__list a.toc__appendix::after { "
+        f'content: leader(". ") {css_string(prefix + "1")}; }} }}'
+    )
 
 
 # The PDF's table of contents points to the appendix, which is laid out as a separate
@@ -91,5 +137,7 @@ def render_html(report: Report, *, chart_images: bool = False, part: str = "all"
         methodology=methodology(report),
         recs=recs,
         numbers={item.id: item.number for item in report.contributions},
-        generated=f"{report.generated_at.day} {report.generated_at:%B %Y, %H:%M} UTC",
+        page_css=page_css(),
+        relevance_scores=vocabulary.RELEVANCE_SCORES,
+        relevance_labels=vocabulary.RELEVANCE_LABELS,
     )

@@ -121,6 +121,7 @@ def report_document(report: Report) -> dict[str, Any]:
                 "relevance_median": _score(r.relevance_median),
                 "relevance_sd": _score(r.relevance_sd),
                 "agreement": _score(r.agreement),
+                "relevance_band": r.band,
                 "relevance_counts": {str(k): v for k, v in r.relevance_counts.items()},
                 "policy_levels": r.policy_levels,
                 "policy_level": r.policy_level,

@@ -258,7 +258,7 @@ def _collect(pending: tuple[_Helper, Future[bytes]] | None, html: str) -> bytes:
 # --- the PDF --------------------------------------------------------------------------------
 
 
-def join_parts(main: bytes, appendix: bytes) -> bytes:
+def join_parts(main: bytes, appendix: bytes, appendix_prefix: str = "A-") -> bytes:
     """The two parts as one PDF: pages labelled 1… and A-1…, both parts' bookmarks, and the
     contents entry of the appendix jumping to its first page."""
     from pypdf import PdfReader, PdfWriter
@@ -281,7 +281,11 @@ def join_parts(main: bytes, appendix: bytes) -> bytes:
             annotation[NameObject("/Dest")] = ArrayObject([first_appendix_page, NameObject("/Fit")])
     writer.set_page_label(0, main_pages - 1, style=PageLabelStyle.DECIMAL, start=1)
     writer.set_page_label(
-        main_pages, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, prefix="A-", start=1
+        main_pages,
+        len(writer.pages) - 1,
+        style=PageLabelStyle.DECIMAL,
+        prefix=appendix_prefix,
+        start=1,
     )
     out = io.BytesIO()
     writer.write(out)
@@ -294,7 +298,7 @@ def render_pdf(report: "Report", *, parallel: bool | None = None) -> bytes:
     `parallel` lays out the appendix in the helper process; by default only for large
     reports (`PARALLEL_FROM_CONTRIBUTIONS`).
     """
-    from app.report.render_html import render_html
+    from app.report.render_html import appendix_page_prefix, render_html
 
     if parallel is None:
         parallel = _use_helper(len(report.contributions))
@@ -306,7 +310,7 @@ def render_pdf(report: "Report", *, parallel: bool | None = None) -> bytes:
         if pending is not None:
             pending[1].cancel()
         raise
-    return join_parts(main, _collect(pending, appendix_html))
+    return join_parts(main, _collect(pending, appendix_html), appendix_page_prefix())
 
 
 def _use_helper(contributions: int) -> bool:

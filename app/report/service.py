@@ -16,7 +16,7 @@ from app import ratelimit
 from app.config import Settings, get_settings
 from app.db import open_session
 from app.errors import InvalidInput
-from app.i18n import use_language
+from app.i18n import _, use_language
 from app.live.models import Event
 from app.models_base import utcnow
 from app.ratelimit import Caller
@@ -99,7 +99,12 @@ def export_session(
     fmt = (fmt or "").lower().strip()
     if fmt not in MEDIA_TYPES:
         raise InvalidInput(
-            f"Unknown report format “{fmt}”. Use one of: {', '.join(FORMATS)}.", field="format"
+            _(
+                "Unknown report format “%(format)s”. Use one of: %(formats)s.",
+                format=fmt,
+                formats=", ".join(FORMATS),
+            ),
+            field="format",
         )
     language = clean_language(language) if language else session.language
     with use_language(language):

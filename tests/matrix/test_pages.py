@@ -109,7 +109,7 @@ def test_empty_and_closed_states(client: TestClient) -> None:
     client.cookies.set(f"policylab_{w.code}", w.facilitator_token)
     html = client.get(f"/s/{w.code}/facilitate/matrix").text
     assert "No clusters to score yet" in html
-    assert "Scoring is not open" in html and "setup phase" in html
+    assert "Scoring is not open" in html and "set-up phase" in html
 
 
 def test_only_the_facilitator_sees_the_matrix_page(client: TestClient) -> None:

@@ -86,8 +86,9 @@ def test_axes_are_labelled_and_unrated_charts_are_absent() -> None:
     texts = {t.text for t in scene.items if isinstance(t, Text)}
     assert {"EU", "National", "Local & regional", "1", "5", "Essential"} <= texts
     assert "Mean relevance (1 = not relevant, 5 = essential)" in texts
-    assert "Participants disagreed" in texts  # legend for the dashed outline
-    assert "1 recommendations not yet rated are not shown." in scene.description
+    assert "Contested" in texts  # legend for the dashed outline: the vocabulary's word
+    assert "Participants disagreed" not in texts
+    assert "1 recommendation not yet rated is not shown." in scene.description
     assert matrix_scene(section([recommendation(1, None, None, 1.0)]), CATEGORIES) is None
 
 
@@ -104,23 +105,26 @@ def test_svg_and_png_render_the_same_scene() -> None:
     assert image.convert("L").getextrema()[0] < 60
 
 
-def test_labels_never_cover_markers() -> None:
-    from app.report.chart import LABEL_SIZE, RADIUS, text_width
-
+def test_points_carry_ranks_and_no_title_is_cut_in_the_chart() -> None:
+    """Titles are never drawn in the chart (a title cut to fit read “An…”): each point
+    carries its rank, and the key beside the chart gives the full title."""
     scene = matrix_scene(crowded(), CATEGORIES)
     assert scene is not None
-    markers = [m for m in scene.items if isinstance(m, Marker) and m.text]
-    labels = [t for t in scene.items if isinstance(t, Text) and t.text.startswith("Recommendation")]
-    assert labels  # some titles fit
-    for label in labels:
-        width = text_width(label.text, LABEL_SIZE)
-        x0 = label.x if label.anchor == "start" else label.x - width
-        top = label.y - LABEL_SIZE
-        for m in markers:
-            apart = (
-                x0 + width <= m.cx - RADIUS
-                or x0 >= m.cx + RADIUS
-                or top >= m.cy + RADIUS
-                or label.y <= m.cy - RADIUS
-            )
-            assert apart, (label.text, m.text)
+    ranks = sorted(int(m.text) for m in scene.items if isinstance(m, Marker) and m.text)
+    assert ranks == list(range(1, 41))
+    texts = [t.text for t in scene.items if isinstance(t, Text)]
+    assert not any("…" in text for text in texts)
+    assert not any(text.startswith("Recommendation") for text in texts)
+
+
+def test_row_labels_fit_in_a_language_with_long_level_names() -> None:
+    from app.i18n import use_language
+    from app.report.chart import text_width
+
+    with use_language("el"):
+        scene = matrix_scene(crowded(), CATEGORIES)
+    assert scene is not None
+    ends = [t for t in scene.items if isinstance(t, Text) and t.anchor == "end"]
+    assert any(t.text == "Τοπικό και περιφερειακό" for t in ends)
+    for t in ends:
+        assert t.x - text_width(t.text, t.size, t.bold) >= 0, t.text

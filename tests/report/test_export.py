@@ -53,10 +53,10 @@ def test_html_lists_recommendations_ranked_with_figures(client: TestClient) -> N
     assert html.index("Regional AI hubs") < html.index("Training vouchers")
     assert "Brussels" in html and "Creative Policy Network" in html
     assert "<svg" in html and "Mean relevance (1 = not relevant, 5 = essential)" in html
-    assert "Participants disagreed strongly." in html
+    assert "Contested: participants disagreed strongly." in html
     assert "Minority view: 2 of 4 participants" in html
     # The merged duplicate is kept, under its original.
-    assert "Merged duplicate:</span> No regional hub advises creative firms on AI" in html
+    assert "Merged duplicate:</span> <bdi>No regional hub advises creative firms on AI" in html
     assert "Nobody clustered this stray idea" in html  # appendix: unclustered too
     assert "Of the 4 clusters, 1 started as suggestions made by the tool" in html
     assert "the facilitator edited 1 of those" in html
@@ -79,28 +79,29 @@ def test_markdown_has_the_structure_of_a_brief(client: TestClient) -> None:
 def test_csv_has_a_row_per_cluster_and_a_row_per_contribution(client: TestClient) -> None:
     s = scored_workshop(client)
     recommendations, contributions = csv_tables(export(s.w, "csv"))
-    assert [(r["challenge_number"], r["rank"], r["recommendation"]) for r in recommendations] == [
+    assert [(r["Challenge #"], r["Rank"], r["Recommendation"]) for r in recommendations] == [
         ("1", "1", "Regional AI hubs"),
         ("1", "2", "Training vouchers"),
         ("2", "1", "Remuneration for AI training"),
         ("2", "2", "Open cultural data spaces"),
     ]
     hubs = recommendations[0]
-    assert (hubs["relevance_mean"], hubs["relevance_median"], hubs["agreement"]) == (
+    assert (hubs["Relevance mean"], hubs["Relevance median"], hubs["Agreement"]) == (
         "4.5",
         "4.5",
         "0.75",
     )
-    assert (hubs["level_eu"], hubs["level_national"], hubs["level_local_regional"]) == (
+    assert (hubs["EU"], hubs["National"], hubs["Local & regional"]) == (
         "1",
         "1",
         "2",
     )
-    assert recommendations[2]["contested"] == "yes"
+    assert recommendations[2]["Contested"] == "yes"
+    assert hubs["Policy level"] == "Local & regional" and hubs["Matrix column (relevance)"] == "5"
     assert len(contributions) == 7
-    stray = next(c for c in contributions if c["text"].startswith("Nobody"))
-    assert stray["cluster_id"] == "" and stray["recommendation"] == ""
-    assert "author" not in contributions[0]
+    stray = next(c for c in contributions if c["Contribution"].startswith("Nobody"))
+    assert stray["Cluster id"] == "" and stray["Recommendation"] == ""
+    assert "Author" not in contributions[0]
 
 
 def test_json_has_everything_with_ids(client: TestClient) -> None:
@@ -165,7 +166,7 @@ def test_docx_has_real_headings_and_the_chart(client: TestClient) -> None:
     assert headings == [
         "2. Training vouchers  [National]",  # by category, then rank
         "1. Regional AI hubs  [Local & regional]",
-        "1. Remuneration for AI training  [EU]",
+        "1. Remuneration for AI training  [EU]  [Contested]",
         "2. Open cultural data spaces  [No level yet]",
     ]
     assert "Relevance: 4.5 (median 4.5)" in text
@@ -178,9 +179,15 @@ def test_docx_has_real_headings_and_the_chart(client: TestClient) -> None:
 def test_xlsx_has_typed_sheets_with_filters(client: TestClient) -> None:
     s = scored_workshop(client)
     book = load_workbook(io.BytesIO(export(s.w, "xlsx")))
-    assert book.sheetnames == ["Recommendations", "Ratings", "Contributions", "Participation"]
+    assert book.sheetnames == [
+        "Recommendations",
+        "Matrix",
+        "Ratings",
+        "Contributions",
+        "Participation",
+    ]
     sheet = book["Recommendations"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:T5"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:U5"
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert row["Recommendation"] == "Regional AI hubs" and row["Rank"] == 1
@@ -218,7 +225,7 @@ def test_names_appear_when_the_session_shows_them(client: TestClient) -> None:
         content = export(s.w, fmt).decode("utf-8-sig")
         assert NAMES[0] in content, fmt
     _, recommendations = csv_tables(export(s.w, "csv"))
-    assert {row["author"] for row in recommendations} == set(NAMES)
+    assert {row["Author"] for row in recommendations} == set(NAMES)
     _, docx = docx_text(export(s.w, "docx"))
     assert NAMES[1] in docx
     book = load_workbook(io.BytesIO(export(s.w, "xlsx")))
@@ -272,7 +279,7 @@ def test_spreadsheets_do_not_run_participant_formulas(client: TestClient) -> Non
     w.phase("brainstorm")
     w.contribute(0, 0, '=HYPERLINK("http://evil.example","click")')
     _, contributions = csv_tables(export(w, "csv"))
-    assert contributions[0]["text"].startswith("'=HYPERLINK")
+    assert contributions[0]["Contribution"].startswith("'=HYPERLINK")
     book = load_workbook(io.BytesIO(export(w, "xlsx")))
     cell = book["Contributions"].cell(2, 4)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
