@@ -341,7 +341,7 @@ def test_dashboard_shows_counts_join_details_and_settings(client: TestClient, db
     assert 'aria-current="page">Dashboard' in text
     assert workshop.facilitator_token not in text
     counts = client.get(f"/s/{workshop.code}/facilitate/counts", headers=HX)
-    assert counts.text.lstrip().startswith('<section id="dash-counts"')
+    assert counts.text.lstrip().startswith('<div id="dash-counts"')
     assert (
         '<span class="stat__value">1</span> <span class="stat__label">participants' in counts.text
     )
