@@ -27,6 +27,7 @@
     var bar = document.querySelector("[data-bulk-bar]");
     if (bar) {
       bar.hidden = items().length === 0;
+      bar.classList.toggle("bulk-bar--active", chosen > 0);
       var count = bar.querySelector("[data-bulk-count]");
       var hint = bar.querySelector("[data-bulk-hint]");
       var clear = bar.querySelector("[data-bulk-clear]");

@@ -53,8 +53,8 @@ def busy(client: TestClient) -> Workshop:
 def people_rows(page: str) -> dict[str, tuple[int, int]]:
     """Participant label → (contributions, scores) as the dashboard's panel lists them."""
     rows = re.findall(
-        r'<tr id="person-\d+">\s*<th scope="row" class="dash-people__name">([^<]+)'
-        r'.*?<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>',
+        r'<li class="people-list__item" id="person-\d+">.*?class="people-list__name">([^<]+)'
+        r'.*?class="people-list__counts">(\d+) contributions? · (\d+) scores?</span>',
         page,
         re.S,
     )
