@@ -43,7 +43,9 @@ def test_a_facilitator_removes_a_puppet_and_notes_in_bulk_by_keyboard(
 
     # Dana watches her page on a phone (the first challenge): her notes, and what others
     # wrote (the board is shared).
-    dana = open_live(lab.sign_in(new_context(PHONE, **PHONE_DEVICE), lab.tokens[1]), f"/s/{lab.code}")
+    dana = open_live(
+        lab.sign_in(new_context(PHONE, **PHONE_DEVICE), lab.tokens[1]), f"/s/{lab.code}"
+    )
     for text in ("Spam note 0", "Spam note 2", "Off-topic rant one", "Off-topic rant two"):
         expect(dana.get_by_text(text, exact=True)).to_be_attached()
 

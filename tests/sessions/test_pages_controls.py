@@ -131,13 +131,13 @@ def test_removing_a_participant_takes_their_contributions_and_scores(
     assert count(db, Contribution) == 3
     assert count(db, Rating) == 1
     # Their token stops working.
-    gone = client.get(busy.url(), headers={"Authorization": f"Bearer {puppet['participant_token']}"})
+    gone = client.get(
+        busy.url(), headers={"Authorization": f"Bearer {puppet['participant_token']}"}
+    )
     assert gone.status_code == 401
 
 
-def test_a_refused_removal_changes_nothing(
-    client: TestClient, db: Session, busy: Workshop
-) -> None:
+def test_a_refused_removal_changes_nothing(client: TestClient, db: Session, busy: Workshop) -> None:
     other = create_workshop(client, participants=1)
     stranger = other.participants[0]["id"]
     as_facilitator(busy)
@@ -199,9 +199,12 @@ def test_participants_cannot_use_the_facilitator_controls(
             for hx in (False, True):
                 answer = client.post(url, data=data, headers=headers(hx), follow_redirects=False)
                 assert answer.status_code == 403, (url, who, answer.status_code)
-        assert client.get(
-            f"/s/{busy.code}/facilitate/participants/{first}/remove", headers=PAGE
-        ).status_code == 403
+        assert (
+            client.get(
+                f"/s/{busy.code}/facilitate/participants/{first}/remove", headers=PAGE
+            ).status_code
+            == 403
+        )
     fresh(db)
     assert count(db, Participant) == 3  # nobody removed
     assert count(db, Contribution) == 6
@@ -227,9 +230,7 @@ def test_the_controls_refuse_a_cross_site_post(
         for origin in ({"Origin": "https://evil.example"}, {"Origin": "null"}):
             answer = client.post(url, data=data, headers={**PAGE, **origin})
             assert answer.status_code == 403, (url, origin)
-        sneaky = client.post(
-            url, data=data, headers={**PAGE, "Sec-Fetch-Site": "cross-site"}
-        )
+        sneaky = client.post(url, data=data, headers={**PAGE, "Sec-Fetch-Site": "cross-site"})
         assert sneaky.status_code == 403
     fresh(db)
     assert count(db, Participant) == 3
