@@ -400,6 +400,8 @@ def projector_context(request: Request, db: Session, session: WorkshopSession) -
         "session": session,
         "counts": service.counts(db, session),
         "challenges": service.list_challenges(db, session),
+        # Closed to new joins: the room should not be shown a code that no longer works.
+        "joins_open": session.joins_open,
         **phase_context(session),
         **join_context(request, session),
     }
