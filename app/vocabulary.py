@@ -216,6 +216,8 @@ CLIENT_MESSAGES: dict[str, str] = {
     ),
     "selectionCleared": N_("Selection cleared."),
     "moveFailed": N_("The move did not work. Please try again."),
+    # brainstorm board: removing contributions in bulk (brainstorm.js)
+    "selectedCount": N_("Selected: {count}"),
     # participant page (participant.js)
     "notSentOffline": N_(
         "Not sent yet: there is no connection. Your text stays here and is sent by itself as "

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from app.config import get_settings
-from app.i18n import current_language
+from app.errors import InvalidInput
+from app.i18n import _, current_language
 from app.sessions.labs import LabTemplate
 from app.sessions.models import (
     ChallengeIn,
@@ -15,12 +16,29 @@ from app.sessions.models import (
     SessionSettingsUpdate,
     WorkshopSession,
 )
-from app.sessions.service import default_categories, default_questions
-from app.web import form_flag, form_text
+from app.sessions.service import MAX_CATEGORIES, default_categories, default_questions
+from app.web import form_flag, form_text, parse_int
 
 BLOCKS_SHOWN = 3
+DESCRIPTION_FIELD = "category_description"
+MAX_DESCRIPTIONS = MAX_CATEGORIES
 _BLOCK_KEY = re.compile(r"^challenges-(\d+)-(title|description|questions)$")
 _SERVICE_FIELD = re.compile(r"^challenges\.(\d+)\.(title|description|questions)$")
+
+
+def selected_ids(form: FormData, name: str) -> list[int]:
+    """The ids of the ticked checkboxes named `name`, in order, each once; 422 for a value
+    that is not an id."""
+    ids: list[int] = []
+    for value in form.getlist(name):
+        number = parse_int(value) if isinstance(value, str) else None
+        if number is None or number < 1:
+            raise InvalidInput(
+                _("“%(value)s” is not a contribution number.", value=str(value)[:20]), field=name
+            )
+        if number not in ids:
+            ids.append(number)
+    return ids
 
 
 def lines(text: str) -> list[str]:
@@ -156,12 +174,16 @@ class SettingsForm:
     organiser: str
     lab_date: str
     language: str = ""
+    # One line per category, by the category's position (a renamed line keeps its line).
+    descriptions: list[str] = field(default_factory=list)
 
     @classmethod
     def from_session(cls, session: WorkshopSession) -> "SettingsForm":
+        described = session.category_descriptions or {}
         return cls(
             title=session.title,
             categories="\n".join(session.categories),
+            descriptions=[described.get(name, "") for name in session.categories],
             show_contributions=session.show_contributions,
             show_names=session.show_names,
             place=session.place,
@@ -181,10 +203,36 @@ class SettingsForm:
             organiser=form_text(form, "organiser"),
             lab_date=form_text(form, "lab_date"),
             language=form_text(form, "language"),
+            descriptions=[
+                form_text(form, f"{DESCRIPTION_FIELD}-{i}") for i in range(MAX_DESCRIPTIONS)
+            ]
+            if f"{DESCRIPTION_FIELD}-0" in form
+            else [],
         )
+
+    def category_rows(self) -> list[tuple[int, str, str]]:
+        """(position, category name, description) for each category line of the form."""
+        names = lines(self.categories)
+        return [
+            (i, name, self.descriptions[i] if i < len(self.descriptions) else "")
+            for i, name in enumerate(names)
+        ]
+
+    def category_descriptions(self) -> dict[str, str] | None:
+        """Descriptions by the category named on their line now (None: not on the form, so
+        left as they are); lines beyond the categories are dropped."""
+        if not self.descriptions:
+            return None
+        names = lines(self.categories)
+        return {
+            names[i]: text
+            for i, text in enumerate(self.descriptions)
+            if i < len(names) and text.strip()
+        }
 
     def to_update(self) -> SessionSettingsUpdate:
         return SessionSettingsUpdate(
+            category_descriptions=self.category_descriptions(),
             title=self.title,
             categories=lines(self.categories),
             show_contributions=self.show_contributions,

@@ -423,6 +423,42 @@ def list_participants(db: Session, session: WorkshopSession) -> list[Participant
     )
 
 
+@dataclass
+class ParticipantActivity:
+    """One participant as the facilitator sees them: joining number (for “Participant 3”
+    when they gave no name) and what they contributed and scored."""
+
+    participant: Participant
+    number: int
+    contributions: int
+    ratings: int
+
+
+def participant_activity(db: Session, session: WorkshopSession) -> list[ParticipantActivity]:
+    """Everyone who joined, in joining order, with how many contributions and ratings each
+    has (two grouped counts, whatever the number of participants)."""
+
+    def per_participant(model: Any) -> dict[int, int]:
+        rows = db.exec(
+            select(model.participant_id, func.count())
+            .where(model.session_id == session.id, col(model.participant_id).is_not(None))
+            .group_by(col(model.participant_id))
+        ).all()
+        return {pid: n for pid, n in rows}
+
+    contributions = per_participant(Contribution)
+    ratings = per_participant(Rating)
+    return [
+        ParticipantActivity(
+            participant=p,
+            number=i,
+            contributions=contributions.get(p.id, 0),  # type: ignore[arg-type]
+            ratings=ratings.get(p.id, 0),  # type: ignore[arg-type]
+        )
+        for i, p in enumerate(list_participants(db, session), start=1)
+    ]
+
+
 # --- contributions -----------------------------------------------------------------------
 
 

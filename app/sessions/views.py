@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from app.clustering.views import clusters_context
 from app.config import get_settings
+from app.errors import NotFound
+from app.i18n import _, ngettext
 from app.matrix import service as matrix_service
 from app.matrix.views import ScoreCard, projector_matrix_context, results_context, scoring_context
 from app.sessions import service
@@ -82,7 +84,87 @@ def dash_counts_context(db: Session, session: WorkshopSession) -> dict[str, Any]
                 participants_done=p.participants_done if p else 0,
             )
         )
-    return {"session": session, "counts": counts, "activity": rows}
+    return {
+        "session": session,
+        "counts": counts,
+        "activity": rows,
+        "people": [PersonRow(a) for a in service.participant_activity(db, session)],
+    }
+
+
+@dataclass
+class PersonRow:
+    """A participant in the dashboard's list: who, what they did, what removing them takes."""
+
+    activity: service.ParticipantActivity
+
+    @property
+    def id(self) -> int:
+        return self.activity.participant.id  # type: ignore[return-value]
+
+    @property
+    def named(self) -> bool:
+        return bool(self.activity.participant.name)
+
+    @property
+    def label(self) -> str:
+        """Their name, or “Participant 3” (their joining number) when they gave none."""
+        return self.activity.participant.name or _(
+            "Participant %(number)s", number=self.activity.number
+        )
+
+    @property
+    def contributions(self) -> int:
+        return self.activity.contributions
+
+    @property
+    def ratings(self) -> int:
+        return self.activity.ratings
+
+    @property
+    def removal_warning(self) -> str:
+        """What removing them takes away, said before it happens."""
+        return " ".join(
+            [
+                ngettext(
+                    "Their %(num)s contribution is removed.",
+                    "Their %(num)s contributions are removed.",
+                    self.contributions,
+                )
+                if self.contributions
+                else _("They have not written any contribution."),
+                ngettext(
+                    "Their %(num)s score is removed.",
+                    "Their %(num)s scores are removed.",
+                    self.ratings,
+                )
+                if self.ratings
+                else _("They have not scored anything."),
+                _(
+                    "Their screen stops working. This cannot be undone. To keep people out, "
+                    "also close the session to new joins."
+                ),
+            ]
+        )
+
+    @property
+    def removed_message(self) -> str:
+        """What removing them took away, for the result toast."""
+        return ngettext(
+            "%(name)s was removed, with %(num)s contribution and their scores.",
+            "%(name)s was removed, with %(num)s contributions and their scores.",
+            self.contributions,
+            name=self.label,
+        )
+
+
+def participant_row(db: Session, session: WorkshopSession, participant_id: int) -> PersonRow:
+    """One participant of the session with their counts (for a removal's confirmation and
+    its message); 404 when the session has no such participant."""
+    for activity in service.participant_activity(db, session):
+        if activity.participant.id == participant_id:
+            return PersonRow(activity)
+    raise NotFound(_("This session has no participant %(id)s.", id=participant_id))
 
 
 PHASE_HELP = {
@@ -103,9 +185,13 @@ def dashboard_context(
     settings_errors: dict[str, str] | None = None,
     settings_saved: bool = False,
     phase_error: str | None = None,
+    removed: int | None = None,
 ) -> dict[str, Any]:
-    """Everything on the dashboard; each region also renders alone from its partial."""
+    """Everything on the dashboard; each region also renders alone from its partial.
+    `removed`: a participant was just removed with that many contributions (a page without
+    JavaScript says so in the participants panel)."""
     return {
+        "removed": removed,
         "session": session,
         "nav_active": "dashboard",
         "challenges": service.list_challenges(db, session),
@@ -149,6 +235,23 @@ def brainstorm_board_context(db: Session, actor: Actor) -> dict[str, Any]:
         "max_chars": get_settings().contribution_max_chars,
         "editing": None,
     }
+
+
+def bulk_removal_context(db: Session, actor: Actor, contribution_ids: list[int]) -> dict[str, Any]:
+    """The bulk-removal bar (#bulk-bar) asking to confirm: the selected contributions (404
+    when one is not of this session: nothing is removed then)."""
+    session = actor.session
+    chosen = [service.get_contribution(db, session, cid) for cid in dict.fromkeys(contribution_ids)]
+    names = service.author_names(db, session)
+    return {
+        "session": session,
+        "confirm": chosen,
+        "authors": {c.id: service.author_label(c, names) for c in chosen},
+        "shown_max": BULK_CONFIRM_SHOWN,
+    }
+
+
+BULK_CONFIRM_SHOWN = 5
 
 
 # --- participant: brainstorm -----------------------------------------------------------------
@@ -297,6 +400,8 @@ def projector_context(request: Request, db: Session, session: WorkshopSession) -
         "session": session,
         "counts": service.counts(db, session),
         "challenges": service.list_challenges(db, session),
+        # Closed to new joins: the room should not be shown a code that no longer works.
+        "joins_open": session.joins_open,
         **phase_context(session),
         **join_context(request, session),
     }

@@ -3,7 +3,7 @@
  * everything is wired through data attributes and htmx events so pages work
  * under Content-Security-Policy script-src 'self'; style-src 'self'.
  *
- *   showToast event (HX-Trigger)   -> toast in #toasts
+ *   showToast event (HX-Trigger)   -> toast in #toasts, never over the control just used
  *   [data-copy] / [data-copy-target] -> copy to clipboard, "Copied"
  *   [data-counter] on [maxlength]  -> characters-left counter (polite, throttled)
  *   [data-confirm]                 -> native <dialog> confirmation before click/submit
@@ -60,6 +60,33 @@
     return region;
   }
 
+  // A toast never covers the control someone just used (the Copy button at the foot of a
+  // phone's screen, say): when it would, the toasts move to the other edge of the screen.
+  var lastUsed = null;
+  ["pointerdown", "focusin"].forEach(function (type) {
+    document.addEventListener(
+      type,
+      function (evt) {
+        if (evt.target && evt.target.closest && !evt.target.closest(".toasts")) lastUsed = evt.target;
+      },
+      true
+    );
+  });
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  function keepClear(region) {
+    var used = lastUsed && lastUsed.isConnected ? lastUsed : null;
+    if (!used) return;
+    var control = used.closest("button, a, input, select, textarea, summary, label") || used;
+    var spot = control.getBoundingClientRect();
+    if (spot.width === 0 && spot.height === 0) return;
+    region.classList.remove("toasts--top");
+    if (overlaps(region.getBoundingClientRect(), spot)) region.classList.add("toasts--top");
+  }
+
   function dismissToast(toast) {
     if (!toast.isConnected || toast.classList.contains("is-leaving")) return;
     toast.classList.add("is-leaving");
@@ -96,6 +123,7 @@
     toast.append(icon, body, close);
     region.appendChild(toast);
     while (region.children.length > TOAST_LIMIT) region.firstElementChild.remove();
+    keepClear(region);
 
     // Pause the timer while the pointer or focus is on the toast.
     var timer = null;

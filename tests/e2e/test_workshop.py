@@ -173,7 +173,7 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     # --- brainstorm ---------------------------------------------------------------------
     fac.get_by_role("button", name="Open the brainstorm").click()
     expect(current_phase(fac)).to_contain_text("Brainstorm")
-    expect(fac.locator("#toasts")).to_contain_text("now in the Brainstorm phase")
+    expect(fac.locator("#toasts")).to_contain_text("now in the brainstorm phase")
     shows(fac, "dashboard")
 
     for person in people:

@@ -341,9 +341,9 @@ def test_dashboard_shows_counts_join_details_and_settings(client: TestClient, db
     assert 'aria-current="page">Dashboard' in text
     assert workshop.facilitator_token not in text
     counts = client.get(f"/s/{workshop.code}/facilitate/counts", headers=HX)
-    assert counts.text.lstrip().startswith('<section id="dash-counts"')
+    assert counts.text.lstrip().startswith('<div id="dash-counts"')
     assert (
-        '<span class="stat__value">1</span> <span class="stat__label">participants' in counts.text
+        '<span class="stat__value">1</span> <span class="stat__label">participant<' in counts.text
     )
 
     # Settings: saved through the form, with and without htmx.
@@ -398,10 +398,19 @@ def test_going_back_asks_for_confirmation_without_javascript(
     assert workshop.phase("brainstorm").status_code == 303
     fresh(db)
     assert db.exec(select(WorkshopSession.phase)).one() == "brainstorm"
-    # The htmx buttons confirm in a dialog first and send confirmed=1; forward needs nothing.
+    # The htmx buttons confirm in a dialog first and send confirmed=1; the next phase needs
+    # nothing, a skip over phases is confirmed like going back.
     workshop.as_facilitator()
-    forward = client.post(
+    unconfirmed = client.post(
         f"/s/{workshop.code}/facilitate/phase", data={"phase": "report"}, headers=HX
+    )
+    assert unconfirmed.headers["HX-Redirect"] == f"/s/{workshop.code}/facilitate/phase?to=report"
+    fresh(db)
+    assert db.exec(select(WorkshopSession.phase)).one() == "brainstorm"
+    forward = client.post(
+        f"/s/{workshop.code}/facilitate/phase",
+        data={"phase": "report", "confirmed": "1"},
+        headers=HX,
     )
     assert forward.status_code == 200 and "data-confirm=" in forward.text
     fresh(db)
