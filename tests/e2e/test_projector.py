@@ -49,11 +49,27 @@ NOTES = [
 ]
 
 
+TITLE = (
+    "AI in the cultural and creative industries: skills, ecosystems and the framework "
+    "conditions creative SMEs need to shape AI"
+)
+LONG_CHALLENGES = [
+    {
+        "title": "Innovation ecosystems: how creative SMEs, cultural institutions and AI "
+        "developers find each other across Europe's regions",
+        "description": "Where they meet, and where they do not.",
+    },
+    {
+        "title": "Skills for AI in the cultural and creative industries, from vocational "
+        "schools to lifelong learning for freelancers",
+        "description": "What artists, technicians and civil servants need to learn.",
+    },
+]
+
+
 def realistic_lab(make_lab: Callable[..., Lab]) -> Lab:
     """Two challenges, three participants, 24 contributions, in the brainstorm phase."""
-    lab = make_lab(
-        participants=3, title="AI in the cultural and creative industries: " + LONG_TITLE
-    )
+    lab = make_lab(participants=3, title=TITLE)
     lab.phase("brainstorm")
     for i, text in enumerate(NOTES):
         lab.contribute(i % 3, i % 2, text)
@@ -135,20 +151,18 @@ def assert_on_one_line(page: Page, selector: str, where: str) -> None:
 
 
 def look(page: Page, name: str) -> None:
-    """Everything fits; then a screenshot of the screen as the room sees it."""
-    assert_fits_screen(page, name)
+    """A screenshot of the screen as the room sees it; everything fits."""
     screenshot(page, name)
+    assert_fits_screen(page, name)
 
 
 @pytest.mark.parametrize("screen", SCREENS)
 def test_every_phase_fits_the_screen_with_realistic_content(
     screen: str, make_lab: Callable[..., Lab], new_context: Callable[..., BrowserContext]
 ) -> None:
-    lab = make_lab(
-        participants=3, title="AI in the cultural and creative industries: " + LONG_TITLE
-    )
+    lab = make_lab(participants=3, title=TITLE, challenges=LONG_CHALLENGES)
     page = open_projector(new_context(SCREENS[screen]), lab)
-    expect(page.locator(".projector-challenges")).to_contain_text("Skills for AI")
+    expect(page.locator(".projector-challenges")).to_contain_text("Skills for AI in")
     look(page, f"projector-setup-{screen}")
     assert_on_one_line(page, ".join-url__value", "setup")
     assert_on_one_line(page, ".join-code__value", "setup")
