@@ -113,12 +113,13 @@
     var all = slides();
     if (!all.length) return;
     var steps = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 };
+    var ends = { Home: 0, End: all.length - 1 };
     if (evt.key in steps) {
       evt.preventDefault();
       go(steps[evt.key]);
-    } else if (evt.key === "Home" || evt.key === "End") {
+    } else if (evt.key in ends) {
       evt.preventDefault();
-      show(evt.key === "Home" ? 0 : all.length - 1, 0);
+      show(ends[evt.key], 0);
     }
   });
 

@@ -229,11 +229,15 @@ def test_results_stay_hidden_until_revealed_then_appear_live(
     facilitator = lab.sign_in(new_context(LAPTOP)).new_page()
     facilitator.goto(f"/s/{lab.code}/facilitate/matrix")
     expect(facilitator.locator(LIVE)).to_be_attached()
+    screenshot(facilitator, "matrix-results-hidden-1366")
     facilitator.get_by_role("button", name="Reveal results").click()
     expect(facilitator.get_by_role("button", name="Hide results")).to_be_focused()
+    screenshot(facilitator, "matrix-results-revealed-1366")
+    assert_accessible(facilitator, "matrix page, results revealed")
     expect(projector.locator("[data-slide]:not([hidden]) .projector-rec").first).to_be_visible()
     expect(participant.locator("#revealed-results")).to_contain_text("Results so far")
     expect(participant.locator("#revealed-results")).to_contain_text("Shared GPU time")
+    screenshot(participant, "participant-scoring-revealed-1366")
     assert lab.server.api("GET", lab.url("/matrix"), lab.tokens[0]).status_code == 200
     assert_fits_screen(projector, "revealed during scoring")
 
