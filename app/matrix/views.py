@@ -69,19 +69,21 @@ PROJECTOR_PER_SLIDE = 3
 
 @dataclass
 class ResultSlide:
-    """One page of the projector's results: a few ranked clusters of one challenge."""
+    """One page of the projector's results: a few ranked clusters of one challenge, or
+    (`grid` set) the challenge's relevance × policy-level matrix by rank number."""
 
     key: str
     challenge: Challenge
     rows: list[MatrixRow]
     rated: int
+    grid: dict[str, dict[int, list[MatrixRow]]] | None = None
     number: int = 0
     total: int = 0
 
 
 def projector_slides(db: Session, session: WorkshopSession) -> list[ResultSlide]:
     """The projector's results, challenge by challenge: the top rated clusters, a few to a
-    slide; a challenge with nothing rated yet has one slide that says so."""
+    slide, then the matrix; a challenge with nothing rated yet has one slide that says so."""
     rows = service.compute_matrix(db, session)
     slides: list[ResultSlide] = []
     for challenge in list_challenges(db, session):
@@ -92,6 +94,9 @@ def projector_slides(db: Session, session: WorkshopSession) -> list[ResultSlide]
         ] or [[]]
         for page, chunk in enumerate(chunks):
             slides.append(ResultSlide(f"c{challenge.id}-{page}", challenge, chunk, len(rated)))
+        if rated:
+            grid = challenge_results(rated)["grid"]
+            slides.append(ResultSlide(f"c{challenge.id}-matrix", challenge, [], len(rated), grid))
     for number, slide in enumerate(slides, start=1):
         slide.number, slide.total = number, len(slides)
     return slides

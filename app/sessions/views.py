@@ -26,7 +26,7 @@ from app.sessions.forms import SettingsForm
 from app.sessions.links import join_link
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
-from app.vocabulary import PHASES
+from app.vocabulary import MATRIX_LEVELS, PHASES, RELEVANCE_LABELS
 
 # The newest notes sent to the projector's wall; it shows as many of them as fit the screen.
 PROJECTOR_WALL_SIZE = 48
@@ -326,4 +326,6 @@ def projector_context(request: Request, db: Session, session: WorkshopSession) -
         if matrix_service.results_visible(session):
             context["results_shown"] = True
             context["slides"] = projector_slides(db, session)
+            context["matrix_levels"] = MATRIX_LEVELS
+            context["relevance_labels"] = RELEVANCE_LABELS
     return context

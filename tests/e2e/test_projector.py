@@ -259,14 +259,20 @@ def test_report_pages_through_the_top_recommendations_with_arrows_and_keys(
     slides = page.locator("[data-slide]")
     shown = page.locator("[data-slide]:not([hidden])")
     total = slides.count()
-    assert total == 4  # two challenges, five and four recommendations, three to a page
+    # Two challenges with five and four recommendations: three to a page, then the matrix.
+    assert total == 6
     expect(shown).to_have_count(1)
     expect(shown.locator(".projector-slide__challenge")).to_have_text("Innovation ecosystems")
     expect(shown.locator(".projector-rec__rank")).to_have_text(["1", "2", "3"])
     page.keyboard.press("ArrowRight")
     expect(shown.locator(".projector-rec__rank")).to_have_text(["4", "5"])
     page.keyboard.press("PageDown")  # a presentation clicker
+    expect(shown.locator("table.matrix .chip__rank")).to_have_count(5)
+    assert_fits_screen(page, "the matrix page")
+    screenshot(page, "projector-report-matrix-1920")
+    page.keyboard.press("PageDown")
     expect(shown.locator(".projector-slide__challenge")).to_have_text("Skills for AI")
+    page.keyboard.press("PageUp")
     page.keyboard.press("ArrowLeft")
     expect(shown.locator(".projector-rec__rank")).to_have_text(["4", "5"])
     page.keyboard.press("End")
