@@ -14,7 +14,8 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import make_engine, migrate, open_session
 from app.errors import AppError
-from app.i18n import EU_LANGUAGES, negotiate, use_language
+from app.i18n import EU_LANGUAGES, _, negotiate, use_language
+from app.network import Reachability, phone_link
 from app.serving import uvicorn_options
 
 
@@ -25,9 +26,59 @@ def _engine() -> Engine:
     return engine
 
 
+def reach_of(args: argparse.Namespace) -> Reachability:
+    """The address people open for a server started with these options: the configured
+    public address, or the machine's network address when it listens on every interface."""
+    base_url = get_settings().base_url
+    if base_url:
+        return Reachability(url=base_url.rstrip("/"))
+    return phone_link(args.host, args.port)
+
+
+def print_reach(reach: Reachability, path: str = "") -> None:
+    """Tell the person at the terminal which link phones can open, and how to get one."""
+    if not reach.loopback:
+        print(_("  Phones and laptops on the network open: %(url)s", url=reach.url + path))
+    elif reach.lan_url and not reach.lan_reachable:
+        print(
+            _(
+                "  Phones cannot open %(url)s: the server listens on this computer only.",
+                url=reach.url + path,
+            )
+        )
+        print(
+            _(
+                "  To let them join, restart with --host 0.0.0.0; they then open %(url)s",
+                url=reach.lan_url + path,
+            )
+        )
+    else:
+        print(
+            _(
+                "  This computer has no network address: phones cannot join. Connect it to "
+                "the network and restart with --host 0.0.0.0, or set POLICYLAB_BASE_URL."
+            )
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web server."""
     _engine().dispose()  # migrate before the workers start
+    reach = reach_of(args)
+    local = f"http://localhost:{args.port}" if reach.loopback or reach.lan_url else reach.url
+    print()
+    print(_("Policy Lab is starting."))
+    print()
+    print(_("  On this computer open:          %(url)s", url=local))
+    print_reach(reach)
+    print(_("  Set a public address with POLICYLAB_BASE_URL, another port with --port."))
+    print()
+    sys.stdout.flush()
+    return run_server(args)
+
+
+def run_server(args: argparse.Namespace) -> int:
+    """uvicorn with the app (the database is migrated already)."""
     if args.workers > 1 and get_settings().is_sqlite:
         print(
             "Note: with SQLite, several workers share one writer; use PostgreSQL for large events.",
@@ -65,15 +116,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         db.commit()
         code, token = session.code, created.facilitator_token
     engine.dispose()
-    host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1") else args.host
-    base = get_settings().base_url or f"http://{host}:{args.port}"
-    print("\nPolicy Lab demo session created.\n")
-    print(f"  Facilitator (keep this secret): {base}/f/{code}?key={token}")
-    print(f"  Participants join at:           {base}/join/{code}   (code {code})")
-    print(f"  Projector view:                 {base}/s/{code}/projector")
-    print(f"  API documentation:              {base}/docs\n")
+    reach = reach_of(args)
+    # The facilitator opens their links on this computer; phones need the network address.
+    base = get_settings().base_url or f"http://localhost:{args.port}"
+    if not (reach.loopback or reach.lan_url):
+        base = reach.url
+    print()
+    print(_("Policy Lab demo session created (code %(code)s).", code=code))
+    print()
+    print(_("  Facilitator (keep this secret): %(url)s", url=f"{base}/f/{code}?key={token}"))
+    print(_("  Projector view:                 %(url)s", url=f"{base}/s/{code}/projector"))
+    print(_("  API documentation:              %(url)s", url=f"{base}/docs"))
+    print_reach(reach, f"/join/{code}")
+    print()
     sys.stdout.flush()
-    return cmd_serve(args)
+    return run_server(args)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -29,7 +29,13 @@ from sqlmodel import Session
 
 from app.clustering.models import Cluster
 from app.clustering.views import board_context, clusters_context
-from app.matrix.views import matrix_context, results_context, score_card, scoring_progress_context
+from app.matrix.views import (
+    matrix_context,
+    results_context,
+    reveal_context,
+    score_card,
+    scoring_progress_context,
+)
 from app.sessions import service
 from app.sessions.auth import FACILITATOR, PARTICIPANT, Actor
 from app.sessions.models import Contribution, Participant, WorkshopSession
@@ -138,6 +144,16 @@ class Renderer:
         """Ranked results (#results)."""
         return Fragment(oob(self.template("sessions/_results.html", results_context(db, session))))
 
+    def revealed_results(
+        self, db: Session, session: WorkshopSession, *, only_if_shown: bool = False
+    ) -> Fragment:
+        """The results under the scoring cards (#revealed-results): shown once the
+        facilitator reveals them, an empty placeholder while hidden."""
+        context = results_context(db, session)
+        if only_if_shown and not context["results_visible"]:
+            return EMPTY
+        return Fragment(oob(self.template("matrix/_revealed.html", context)))
+
     # --- participant regions (personal) ----------------------------------------------------
 
     def my_contribution(self, db: Session, actor: Actor, cid: int) -> str:
@@ -206,6 +222,10 @@ class Renderer:
         progress = self.template("matrix/_progress.html", context)
         results = self.template("matrix/_results.html", context)
         return Fragment(oob(progress) + oob(results))
+
+    def matrix_reveal(self, session: WorkshopSession) -> Fragment:
+        """Whether the room sees the results, and the button (#results-reveal)."""
+        return Fragment(oob(self.template("matrix/_reveal.html", reveal_context(session))))
 
     def projector(self, db: Session, session: WorkshopSession, request: Request) -> Fragment:
         """What the room sees (#projector-body)."""

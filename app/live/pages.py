@@ -107,11 +107,20 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
             "session_updated"
         }:
             return [("participant_clusters", None)]
-        if phase == "scoring" and cluster_id is not None:
-            if kind == "cluster_changed":
-                return [("score_card", cluster_id), ("my_scoring_progress", None)]
-            if kind == "cluster_removed":
-                return [("score_card_deleted", cluster_id), ("my_scoring_progress", None)]
+        if phase == "scoring":
+            if kind == "results_revealed":  # shown or hidden: the results follow at once
+                return [("revealed_results", None)]
+            # Revealed results grow as ratings arrive (nothing is sent while they are hidden).
+            regions: list[Region] = (
+                [("revealed_results_update", None)]
+                if kind in CLUSTER_EVENTS | {"rating_changed"}
+                else []
+            )
+            if kind == "cluster_changed" and cluster_id is not None:
+                return [("score_card", cluster_id), ("my_scoring_progress", None), *regions]
+            if kind == "cluster_removed" and cluster_id is not None:
+                return [("score_card_deleted", cluster_id), ("my_scoring_progress", None), *regions]
+            return regions
         if phase == "report" and kind in CLUSTER_EVENTS | {"rating_changed", "session_updated"}:
             return [("results", None)]
         return []
@@ -138,12 +147,15 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
     if watch.view == "matrix":
         if kind in CLUSTER_EVENTS | PARTICIPANT_EVENTS | {"rating_changed"}:
             return [("matrix", None)]
+        if kind in {"results_revealed", "phase_changed"}:
+            return [("matrix_reveal", None)]
         return []
     if watch.view == "projector":
         if kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | PARTICIPANT_EVENTS | {
             "rating_changed",
             "phase_changed",
             "session_updated",
+            "results_revealed",
         }:
             return [("projector", None)]
         return []
@@ -310,6 +322,12 @@ class PageStream:
             return r.participant_clusters(db, session)
         if name == "results":
             return r.results(db, session)
+        if name == "revealed_results":
+            return r.revealed_results(db, session)
+        if name == "revealed_results_update":
+            return r.revealed_results(db, session, only_if_shown=True)
+        if name == "matrix_reveal":
+            return r.matrix_reveal(session)
         if name == "dash_counts":
             return r.dash_counts(db, session)
         if name == "dash_phase":

@@ -26,6 +26,8 @@ def my_ratings(actor: ActorDep, db: DbDep) -> list[RatingPublic]:
 
 @router.get("/matrix", response_model=MatrixPublic)
 def matrix(actor: ActorDep, db: DbDep) -> MatrixPublic:
-    """Aggregated ratings per cluster, ranked within each challenge."""
+    """Aggregated ratings per cluster, ranked within each challenge. Participants get them
+    once the facilitator has revealed the results, or in the report phase (403 before)."""
+    service.require_results(actor)
     rows = service.compute_matrix(db, actor.session)
     return MatrixPublic(clusters=[MatrixRowPublic.model_validate(row.public()) for row in rows])

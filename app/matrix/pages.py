@@ -15,13 +15,15 @@ from app.clustering.models import Cluster
 from app.clustering.service import get_cluster
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, WrongPhase, on_refusal
+from app.i18n import _
 from app.matrix import service
 from app.matrix.models import RatingIn
-from app.matrix.views import matrix_context, score_card, scoring_progress_context
+from app.matrix.views import matrix_context, reveal_context, score_card, scoring_progress_context
 from app.models_base import PathId
+from app.sessions import service as sessions_service
 from app.sessions.auth import FacilitatorPageDep, ParticipantPageDep, reload_actor
 from app.sessions.views import participant_context
-from app.web import FormDep, form_text, is_htmx, parse_int, render, toast
+from app.web import FormDep, form_flag, form_text, is_htmx, parse_int, render, toast
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,6 +44,25 @@ def matrix_page(
         return Response(status_code=204)
     block = region if region in REGIONS else "results"
     return render(request, "matrix/matrix.html", matrix_context(db, actor.session), block=block)
+
+
+@router.post("/s/{code}/facilitate/results")
+def reveal_results(
+    request: Request, db: DbDep, actor: FacilitatorPageDep, form: FormDep
+) -> Response:
+    """Reveal the results to the room and the participants, or hide them again."""
+    session = actor.session
+    revealed = sessions_service.reveal_results(db, session, form_flag(form, "revealed"))
+    if not is_htmx(request):
+        return RedirectResponse(
+            f"/s/{session.code}/facilitate/matrix#results-reveal", status_code=303
+        )
+    message = (
+        _("Results revealed: the projector and the participants see them now.")
+        if revealed
+        else _("Results hidden from the projector and the participants.")
+    )
+    return render(request, "matrix/_reveal.html", reveal_context(session), headers=toast(message))
 
 
 def rating_input(relevance: str, policy_level: str) -> RatingIn:

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 
 from app.clustering.models import Cluster
 from app.clustering.service import get_cluster, list_clusters
+from app.errors import Forbidden
+from app.i18n import _
 from app.live.service import record_event
 from app.matrix.models import Rating, RatingIn
 from app.models_base import utcnow
@@ -66,6 +68,30 @@ def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
         db, session, "rating_changed", cluster_id=cluster.id, challenge_id=cluster.challenge_id
     )
     return rating
+
+
+# --- who may see the results ----------------------------------------------------------------
+
+
+def results_visible(session: WorkshopSession, actor: Actor | None = None) -> bool:
+    """Whether the aggregated scores (matrix, ranking) may be shown: always to the
+    facilitator; to participants and the room (`actor` None: the projector) once the
+    facilitator has revealed them, or in the report phase. Live results would bias those
+    who have not scored yet. The one rule for pages, the API and live fragments."""
+    if actor is not None and actor.is_facilitator:
+        return True
+    return session.results_revealed or session.phase == "report"
+
+
+def require_results(actor: Actor) -> None:
+    """Refuse the aggregated scores to a participant until they are revealed."""
+    if not results_visible(actor.session, actor):
+        raise Forbidden(
+            _(
+                "The results are hidden until the facilitator reveals them, so that scores "
+                "given later are not swayed by earlier ones."
+            )
+        )
 
 
 def my_ratings(db: Session, actor: Actor) -> dict[int, Rating]:

@@ -46,6 +46,7 @@ def matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
         own = [r for r in rows if r.challenge_id == challenge.id]
         challenges.append({"challenge": challenge, **challenge_results(own)})
     return {
+        **reveal_context(session),
         "session": session,
         "nav_active": "matrix",
         "progress": progress,
@@ -58,18 +59,47 @@ def matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
     }
 
 
-def projector_matrix_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """The live matrix on the projector (partial `live/_projector_matrix.html`): per challenge,
-    the rated clusters placed by policy level × mean relevance, as on the matrix page."""
+# --- the projector: the top recommendations, a few at a time ---------------------------------
+
+# Per challenge, the projector pages through the best-ranked rated clusters, this many to a
+# slide (read from the back of the room: a few lines of large type each).
+PROJECTOR_TOP = 6
+PROJECTOR_PER_SLIDE = 3
+
+
+@dataclass
+class ResultSlide:
+    """One page of the projector's results: a few ranked clusters of one challenge, or
+    (`grid` set) the challenge's relevance × policy-level matrix by rank number."""
+
+    key: str
+    challenge: Challenge
+    rows: list[MatrixRow]
+    rated: int
+    grid: dict[str, dict[int, list[MatrixRow]]] | None = None
+    number: int = 0
+    total: int = 0
+
+
+def projector_slides(db: Session, session: WorkshopSession) -> list[ResultSlide]:
+    """The projector's results, challenge by challenge: the top rated clusters, a few to a
+    slide, then the matrix; a challenge with nothing rated yet has one slide that says so."""
     rows = service.compute_matrix(db, session)
-    return {
-        "projector_matrix": [
-            {"challenge": c, **challenge_results([r for r in rows if r.challenge_id == c.id])}
-            for c in list_challenges(db, session)
-        ],
-        "matrix_levels": MATRIX_LEVELS,
-        "relevance_labels": RELEVANCE_LABELS,
-    }
+    slides: list[ResultSlide] = []
+    for challenge in list_challenges(db, session):
+        rated = [r for r in rows if r.challenge_id == challenge.id and r.ratings]
+        top = rated[:PROJECTOR_TOP]
+        chunks = [
+            top[i : i + PROJECTOR_PER_SLIDE] for i in range(0, len(top), PROJECTOR_PER_SLIDE)
+        ] or [[]]
+        for page, chunk in enumerate(chunks):
+            slides.append(ResultSlide(f"c{challenge.id}-{page}", challenge, chunk, len(rated)))
+        if rated:
+            grid = challenge_results(rated)["grid"]
+            slides.append(ResultSlide(f"c{challenge.id}-matrix", challenge, [], len(rated), grid))
+    for number, slide in enumerate(slides, start=1):
+        slide.number, slide.total = number, len(slides)
+    return slides
 
 
 # --- results (participants in the report phase, projector) -----------------------------------
@@ -81,15 +111,32 @@ class ChallengeResults:
     rows: list[MatrixRow]
 
 
-def results_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """Partial `sessions/_results.html`: the ranked matrix rows per challenge."""
-    rows = service.compute_matrix(db, session)
+def results_context(
+    db: Session, session: WorkshopSession, actor: Actor | None = None
+) -> dict[str, Any]:
+    """Partial `sessions/_results.html`: the ranked matrix rows per challenge, for `actor`
+    (None: any participant, the room); nothing until the results may be shown to them."""
+    visible = service.results_visible(session, actor)
+    rows = service.compute_matrix(db, session) if visible else []
     return {
         "session": session,
+        "results_visible": visible,
         "results": [
             ChallengeResults(c, [r for r in rows if r.challenge_id == c.id])
             for c in list_challenges(db, session)
-        ],
+        ]
+        if visible
+        else [],
+    }
+
+
+def reveal_context(session: WorkshopSession) -> dict[str, Any]:
+    """Partial `matrix/_reveal.html` (#results-reveal): whether the room and the
+    participants see the results, and the facilitator's button to change it."""
+    return {
+        "session": session,
+        "results_shown": service.results_visible(session),
+        "always_shown": session.phase == "report",
     }
 
 

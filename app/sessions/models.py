@@ -70,6 +70,9 @@ class WorkshopSession(SessionBase, table=True):
     timer_duration: int = 0
     timer_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     timer_remaining: int | None = None
+    # Scoring results shown to the room and to participants before the report phase
+    # (`app.matrix.service.results_visible` is the rule).
+    results_revealed: bool = False
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
@@ -272,6 +275,12 @@ class SessionSettingsUpdate(SQLModel):
         description="A one-line description per category name, read by the clustering "
         "assistant when it suggests a category.",
     )
+    results_revealed: bool | None = Field(
+        default=None,
+        description="True shows the scoring results (the matrix) to participants and on the "
+        "projector before the report phase; false hides them again. The facilitator always "
+        "sees them; in the report phase everyone does.",
+    )
 
 
 class ContributionsRemoval(SQLModel):
@@ -308,6 +317,10 @@ class SessionPublic(SessionBase):
     challenges: list[ChallengePublic]
     categories: list[str]
     category_descriptions: dict[str, str] = {}
+    results_revealed: bool = Field(
+        default=False,
+        description="Whether the facilitator has revealed the scoring results (see PATCH).",
+    )
     counts: SessionCounts
 
 

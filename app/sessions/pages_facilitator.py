@@ -343,9 +343,11 @@ def brainstorm_bulk_remove(
 @router.get("/s/{code}/projector")
 def projector(request: Request, db: DbDep, actor: FacilitatorPageDep) -> Response:
     """The second screen for the room: join details, then the phase's progress; read-only.
-    In the session's language, whatever the facilitator's browser speaks."""
+    In the session's language, whatever the facilitator's browser speaks. `?slide=N`: the
+    results page shown first (the arrows are links, so they work without scripts too)."""
     with use_language(actor.session.language):
         context = projector_context(request, db, actor.session)
+        context["slide"] = parse_int(request.query_params.get("slide")) or 1
         response = render(request, "projector/projector.html", context, block="projector_body")
     response.headers["Content-Language"] = actor.session.language
     return response

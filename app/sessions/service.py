@@ -262,10 +262,25 @@ def update_settings(db: Session, session: WorkshopSession, data: SessionSettings
         session.category_descriptions = clean_category_descriptions(
             session.categories, data.category_descriptions
         )
+    if data.results_revealed is not None:
+        reveal_results(db, session, data.results_revealed)
     session.updated_at = utcnow()
     db.add(session)
     record_event(db, session, "session_updated")
     db.flush()
+
+
+def reveal_results(db: Session, session: WorkshopSession, revealed: bool) -> bool:
+    """Show the scoring results to the room and to participants, or hide them again; open
+    screens follow at once (event `results_revealed`). Who sees what is decided by
+    `app.matrix.service.results_visible`."""
+    if session.results_revealed != revealed:
+        session.results_revealed = revealed
+        session.updated_at = utcnow()
+        db.add(session)
+        record_event(db, session, "results_revealed", revealed=revealed)
+        db.flush()
+    return session.results_revealed
 
 
 def clean_category_descriptions(

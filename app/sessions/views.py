@@ -20,22 +20,29 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.i18n import _, ngettext
 from app.matrix import service as matrix_service
-from app.matrix.views import ScoreCard, projector_matrix_context, results_context, scoring_context
+from app.matrix.views import ScoreCard, projector_slides, results_context, scoring_context
 from app.sessions import service
 from app.sessions.auth import Actor
 from app.sessions.forms import SettingsForm
-from app.sessions.links import join_url
+from app.sessions.links import join_link
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
-from app.vocabulary import PHASES
+from app.vocabulary import MATRIX_LEVELS, PHASES, RELEVANCE_LABELS
 
-PROJECTOR_WALL_SIZE = 12
+# The newest notes sent to the projector's wall; it shows as many of them as fit the screen.
+PROJECTOR_WALL_SIZE = 48
 
 
 def join_context(request: Request, session: WorkshopSession) -> dict[str, Any]:
-    """Join code, link and QR code: nothing secret, nothing user-made but the URL."""
-    url = join_url(request, session.code)
-    return {"join_url": url, "qr": qr_svg(url, f"QR code to join: {url}")}
+    """Join code, link and QR code: nothing secret, nothing user-made but the URL. On a
+    loopback address the link is the machine's network address when the server answers
+    there (`join_link.reach` says which, for the notice beside it)."""
+    link = join_link(request, session.code)
+    return {
+        "join_url": link.url,
+        "join_link": link,
+        "qr": qr_svg(link.url, _("QR code to join: %(url)s", url=link.url)),
+    }
 
 
 def phase_context(session: WorkshopSession) -> dict[str, Any]:
@@ -385,8 +392,9 @@ def participant_context(
         context.update(clusters_context(db, session))
     elif shown == "scoring":
         context.update(scoring_context(db, actor, override=score_override))
+        context.update(results_context(db, session, actor))
     elif shown == "report":
-        context.update(results_context(db, session))
+        context.update(results_context(db, session, actor))
     return context
 
 
@@ -395,27 +403,33 @@ def participant_context(
 
 def projector_context(request: Request, db: Session, session: WorkshopSession) -> dict[str, Any]:
     """The projector region (#projector-body): what the room sees in this phase; no secrets
-    and no names."""
+    and no names. Results only once the room may see them (`results_visible`)."""
+    challenges = service.list_challenges(db, session)
     context: dict[str, Any] = {
         "session": session,
         "counts": service.counts(db, session),
-        "challenges": service.list_challenges(db, session),
+        "challenges": challenges,
+        "results_shown": False,
         # Closed to new joins: the room should not be shown a code that no longer works.
         "joins_open": session.joins_open,
         **phase_context(session),
         **join_context(request, session),
     }
     phase = session.phase
-    if phase == "brainstorm" and session.show_contributions:
-        titles = {c.id: c.title for c in context["challenges"]}
-        latest = service.list_contributions(db, session)[-PROJECTOR_WALL_SIZE:]
-        context["wall"] = [(c, titles.get(c.challenge_id, "")) for c in reversed(latest)]
+    if phase == "brainstorm":
+        per_challenge = service.contribution_counts(db, session)
+        context["challenge_counts"] = [(c, per_challenge.get(c.id, 0)) for c in challenges]  # type: ignore[arg-type]
+        if session.show_contributions:
+            titles = {c.id: c.title for c in challenges}
+            latest = service.list_contributions(db, session)[-PROJECTOR_WALL_SIZE:]
+            context["wall"] = [(c, titles.get(c.challenge_id, "")) for c in reversed(latest)]
     elif phase == "clustering":
         context.update(clusters_context(db, session))
-    elif phase == "scoring":
+    elif phase in ("scoring", "report"):
         context["progress"] = dash_counts_context(db, session)["activity"]
-    elif phase == "report":
-        context.update(results_context(db, session))
-    if phase in ("scoring", "report"):
-        context.update(projector_matrix_context(db, session))
+        if matrix_service.results_visible(session):
+            context["results_shown"] = True
+            context["slides"] = projector_slides(db, session)
+            context["matrix_levels"] = MATRIX_LEVELS
+            context["relevance_labels"] = RELEVANCE_LABELS
     return context

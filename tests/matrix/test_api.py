@@ -48,7 +48,7 @@ def scored_workshop(client: TestClient) -> tuple[Workshop, dict[str, int]]:
 
 def test_matrix_matches_hand_calculation(client: TestClient) -> None:
     w, ids = scored_workshop(client)
-    rows = client.get(w.url("/matrix"), headers=w.p(0)).json()["clusters"]
+    rows = client.get(w.url("/matrix"), headers=w.f).json()["clusters"]
     by_id = {row["id"]: row for row in rows}
     a = by_id[ids["A"]]
     # A: 5,4,5,3,4 → mean 4.2, median 4, population sd sqrt(2.8/5)

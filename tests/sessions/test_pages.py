@@ -438,7 +438,7 @@ def test_projector_shows_join_details_and_the_phase_without_secrets(
     assert "Compute is too expensive" in projector.text
     assert "Secretname" not in projector.text
     assert workshop.facilitator_token not in projector.text and "key=" not in projector.text
-    assert re.search(r">1</span> participant has joined", projector.text)
+    assert "1 participant has joined" in projector.text
     polled = client.get(f"/s/{workshop.code}/projector", headers=HX)
     assert polled.text.lstrip().startswith('<div id="projector-body"')
 
