@@ -194,11 +194,16 @@ class SemanticEmbedder:
         return centred(rows) if self.centre else rows
 
 
+# Fewest rows that are centred.
+CENTRE_FROM = 4
+
+
 def centred(rows: np.ndarray) -> np.ndarray:
-    """Unit rows minus the mean of the non-zero ones (zero rows stay zero); unchanged below
-    three rows, where the mean is mostly the rows themselves."""
+    """Unit rows minus the mean of the non-zero ones (zero rows stay zero); unchanged up to
+    CENTRE_FROM - 1 rows, where the mean is mostly the rows themselves (and the engine links
+    such tiny sets by their plain similarity)."""
     read = np.linalg.norm(rows, axis=1) > 0
-    if read.sum() < 3:
+    if read.sum() < CENTRE_FROM:
         return rows
     result = np.zeros_like(rows)
     result[read] = normalize(rows[read] - rows[read].mean(axis=0))
