@@ -113,13 +113,17 @@ MIN_NEAREST_SIMILARITY_MODEL = 0.35
 KMEANS_RESTARTS = 4
 TITLE_MAX_WORDS = 8
 TITLE_MAX_CHARS = 80
+# A long title cut before a phrase keeps at least this many words (else it is cut at the
+# maximum: "Short courses on AI for theatre and studio", not "Short courses on AI").
+MIN_TITLE_WORDS = 5
 TERMS_SHOWN = 5
 _CLAUSE_BREAKS = set(',;:.!?()[]{}/|\n–—"“”«»')
 # Words that open a subordinate clause: a long title is cut before them.
 _CLAUSE_OPENERS = frozenset(
     " ".join(
         (
-            "so that which who whose where when because while if since although unless",
+            "so that which who whose where when how why whether because while if since",
+            "although unless",
             "until to qui que dont lorsque parce afin dass weil wenn damit um che cui dove",
             "quando perche affinche ktory ktora ktore ktorych gdzie kiedy poniewaz aby zeby",
         )
@@ -559,7 +563,7 @@ class _Describer:
                 end = next(
                     (
                         position
-                        for position in range(TITLE_MAX_WORDS, 2, -1)
+                        for position in range(TITLE_MAX_WORDS, MIN_TITLE_WORDS - 1, -1)
                         if folded[position] in _PHRASE_OPENERS
                     ),
                     TITLE_MAX_WORDS,

@@ -411,6 +411,11 @@ class TestTitles:
     def test_a_long_note_is_cut_before_a_phrase_that_does_not_fit(self) -> None:
         [only] = suggest_clusters(["GPU compute is too expensive for small creative studios"])
         assert only.title == "GPU compute is too expensive"
+        # … unless that leaves too little of it: then at the most words a title has.
+        text = "Short courses on AI for theatre and studio technicians are missing"
+        assert suggest_clusters([text])[0].title == "Short courses on AI for theatre and studio"
+        text = "Art schools do not teach how generative models work"
+        assert suggest_clusters([text])[0].title == "Art schools do not teach"
 
     def test_a_long_note_is_cut_before_its_subordinate_clause(self) -> None:
         text = "Upskilling programmes for creative professionals so they can work with AI tools"
