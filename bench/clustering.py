@@ -8,9 +8,12 @@ default) and once with the true number given. A baseline from the same draws is 
 beside it: TF-IDF word 1–2-grams + average-linkage agglomerative with the true count.
 
 Draw shapes: "workshop" is what one challenge of a real lab looks like (3–10 intents, each
-with its own 2–6 messages, so 6–60 notes); then fixed shapes (10 × 20, 20 × 25, …).
-Every engine named with --engines is scored on the same draws (default: the default engine
-and `tfidf`, the character n-gram engine that was the default before).
+with its own 2–6 messages, so 6–60 notes), "workshop-s" a tighter one (4–8 intents × 2–5);
+then fixed shapes (10 × 20, 20 × 25, …). Every engine named with --engines is scored on the
+same draws (default: the default engine; `previous`, the default engine with the way small
+sets were clustered before — Ward on uncentred rows, see engine.PREVIOUS_SMALL_SET_METHOD;
+and `tfidf`, the character n-gram engine). ARI and NMI are printed as median, then
+mean ± standard deviation over the draws.
 
 The engine's constants were tuned on draws from one half of the intents (`--labels tune`);
 the default reports on the other half (`--labels eval`), which tuning never saw.
@@ -40,17 +43,40 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.clustering.categories import DEFAULT_CATEGORIES, rate_categories  # noqa: E402
+from app.clustering.categories import (  # noqa: E402
+    DEFAULT_CATEGORIES,
+    certainty,
+    rate_categories,
+)
 from app.clustering.embedders import engine_name, semantic_vectors  # noqa: E402
-from app.clustering.engine import suggest_clusters  # noqa: E402
+from app.clustering.engine import (  # noqa: E402
+    PREVIOUS_SMALL_SET_METHOD,
+    SMALL_SET_METHOD,
+    SmallSetMethod,
+    suggest_clusters,
+)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/banking77_test.csv"
+# ../shared/data beside the checkout (or beside the folder of worktrees).
+DEFAULT_DATA = next(
+    (
+        folder / "shared/data/banking77_test.csv"
+        for folder in Path(__file__).resolve().parents[2:4]
+        if (folder / "shared/data/banking77_test.csv").exists()
+    ),
+    Path(__file__).resolve().parents[2] / "shared/data/banking77_test.csv",
+)
 CATEGORY_DATA = Path(__file__).resolve().parent / "data/categories.csv"
 # Which intents were used for tuning: a fixed shuffle, first half tune, second half eval.
 SPLIT_SEED = 12345
 SETS = ((10, 20), (20, 25), (6, 8), (5, 40))  # (intents, messages per intent)
 WORKSHOP_INTENTS = (3, 10)  # a challenge of a real lab: 3–10 groups …
 WORKSHOP_MESSAGES = (2, 6)  # … of 2–6 notes each
+# The tighter workshop shape: 4–8 groups of 2–5 notes.
+WORKSHOP_S_INTENTS = (4, 8)
+WORKSHOP_S_MESSAGES = (2, 5)
+# What --engines names: an engine, or `previous` (the default engine, small sets clustered
+# the way they were before).
+PREVIOUS = "previous"
 
 Draw = tuple[list[str], list[int], int]
 
@@ -110,16 +136,21 @@ def make_draws(
 
 
 def make_workshop_draws(
-    by_label: dict[str, list[str]], labels: Sequence[str], n_draws: int, seed: int
+    by_label: dict[str, list[str]],
+    labels: Sequence[str],
+    n_draws: int,
+    seed: int,
+    intents: tuple[int, int] = WORKSHOP_INTENTS,
+    messages: tuple[int, int] = WORKSHOP_MESSAGES,
 ) -> list[Draw]:
     """Draws shaped like one challenge of a real lab: 3–10 intents, 2–6 messages each."""
     rng = random.Random(seed)
     draws = []
     for _ in range(n_draws):
         texts, truth = [], []
-        n_labels = rng.randint(*WORKSHOP_INTENTS)
+        n_labels = rng.randint(*intents)
         for label_number, label in enumerate(rng.sample(list(labels), n_labels)):
-            for text in rng.sample(by_label[label], rng.randint(*WORKSHOP_MESSAGES)):
+            for text in rng.sample(by_label[label], rng.randint(*messages)):
                 texts.append(text)
                 truth.append(label_number)
         order = list(range(len(texts)))
@@ -131,10 +162,27 @@ def make_workshop_draws(
 KNOWN: dict[str, np.ndarray] = {}
 
 
-def labels_of(texts: Sequence[str], n_clusters: int | None, engine: str) -> list[int]:
+def engine_and_method(name: str) -> tuple[str, SmallSetMethod]:
+    """The engine and small-set method an --engines name stands for."""
+    if name == PREVIOUS:
+        return "default", PREVIOUS_SMALL_SET_METHOD
+    return name, SMALL_SET_METHOD
+
+
+def label_of(name: str) -> str:
+    """How an --engines name is shown in the tables."""
+    if name == PREVIOUS:
+        return f"{engine_name('default')} (previous)"
+    return engine_name(name) + (" (default)" if engine_name(name) == engine_name() else "")
+
+
+def labels_of(texts: Sequence[str], n_clusters: int | None, name: str) -> list[int]:
     """The engine's clustering as one label per text (stored embeddings, as in the app)."""
     labels = [0] * len(texts)
-    suggestions = suggest_clusters(texts, n_clusters=n_clusters, engine=engine, known_vectors=KNOWN)
+    engine, method = engine_and_method(name)
+    suggestions = suggest_clusters(
+        texts, n_clusters=n_clusters, engine=engine, known_vectors=KNOWN, method=method
+    )
     for number, suggestion in enumerate(suggestions):
         for i in suggestion.member_indices:
             labels[i] = number
@@ -177,8 +225,8 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
 
 
 def fmt(values: Sequence[float]) -> str:
-    """Mean ± standard deviation."""
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+    """Median, then mean ± standard deviation."""
+    return f"{np.median(values):.3f} ({np.mean(values):.3f} ± {np.std(values):.3f})"
 
 
 def category_accuracy(path: Path) -> None:
@@ -222,6 +270,20 @@ def category_accuracy(path: Path) -> None:
                 f"{label:<30} {unit:<14} {np.mean(answered):>9.0%} {np.mean(right):>13.0%} "
                 f"{share_right:>18.0%}"
             )
+    # How the preview words the confidence, and how often each wording was right (notes).
+    answers = [rate([i], True) for i in range(len(rows))]
+    bands: dict[str, list[bool]] = defaultdict(list)
+    for (answer, confidence), row in zip(answers, rows, strict=True):
+        bands[certainty(answer, confidence) or "none"].append(answer == row["category"])
+    print(
+        "by certainty shown (note, default): "
+        + ", ".join(
+            f"{band} {sum(right)}/{len(right)} right"
+            for band, right in sorted(bands.items())
+            if band != "unsure"
+        )
+        + f", unsure {len(bands.get('unsure', []))} (left empty)"
+    )
     languages = sorted({r["language"] for r in rows})
     per_language = []
     for language in languages:
@@ -248,10 +310,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the tuning half, or all",
     )
     parser.add_argument(
-        "--engines", default="default,tfidf", help="comma-separated engines to score"
+        "--engines",
+        default=f"default,{PREVIOUS},tfidf",
+        help=f"comma-separated engines to score ({PREVIOUS}: the default engine, small sets "
+        "clustered as before)",
     )
     parser.add_argument(
-        "--sets", default="workshop,10x20,20x25,5x40", help="comma-separated draw shapes"
+        "--sets",
+        default="workshop,workshop-s,10x20,20x25,5x40",
+        help="comma-separated draw shapes",
     )
     parser.add_argument("--timing-runs", type=int, default=5, help="runs per timing (median)")
     parser.add_argument("--no-timing", action="store_true", help="skip the speed measurement")
@@ -275,9 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(stored embeddings, as in the app)"
     )
     header = (
-        f"{'engine':<9} {'set':<9} {'texts':>5} {'true k':>6} | {'auto ARI':>13} "
-        f"{'auto NMI':>13} {'chosen k':>11} | {'given-k ARI':>13} {'given-k NMI':>13} | "
-        f"{'baseline ARI':>13} {'baseline NMI':>13}"
+        f"{'engine':<18} {'set':<10} {'texts':>5} {'true k':>6} | {'auto ARI':>24} "
+        f"{'auto NMI':>8} {'chosen k':>8} {'k exact/±1':>10} | {'given-k ARI':>24} | "
+        f"{'baseline ARI':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -286,6 +353,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         shapes.append(
             ("workshop", make_workshop_draws(by_label, labels, args.workshop_draws, args.seed + 7))
         )
+    if "workshop-s" in wanted_sets:
+        draws = make_workshop_draws(
+            by_label,
+            labels,
+            args.workshop_draws,
+            args.seed + 11,
+            WORKSHOP_S_INTENTS,
+            WORKSHOP_S_MESSAGES,
+        )
+        shapes.append(("workshop-s", draws))
     for set_number, (n_labels, per_label) in enumerate(SETS):
         if f"{n_labels}x{per_label}" not in wanted_sets or n_labels > len(labels):
             continue
@@ -298,18 +375,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         true_k = np.mean([d[2] for d in draws])
         for engine in engines:
             s = score(draws, engine)
-            ratio = np.mean(s.chosen_k) / true_k
+            off = [abs(k - d[2]) for k, d in zip(s.chosen_k, draws, strict=True)]
+            exact = f"{np.mean([o == 0 for o in off]):.0%}/{np.mean([o <= 1 for o in off]):.0%}"
             print(
-                f"{engine_name(engine):<9} {name:<9} {n_texts:>5.0f} {true_k:>6.1f} | "
-                f"{fmt(s.auto_ari):>13} {fmt(s.auto_nmi):>13} {np.mean(s.chosen_k):>5.1f} "
-                f"({ratio:>3.0%}) | {fmt(s.given_ari):>13} {fmt(s.given_nmi):>13} | "
-                f"{fmt(s.base_ari):>13} {fmt(s.base_nmi):>13}",
+                f"{label_of(engine):<18} {name:<10} {n_texts:>5.0f} {true_k:>6.1f} | "
+                f"{fmt(s.auto_ari):>24} {np.median(s.auto_nmi):>8.3f} "
+                f"{np.mean(s.chosen_k):>8.1f} {exact:>10} | {fmt(s.given_ari):>24} | "
+                f"{np.median(s.base_ari):>12.3f}",
                 flush=True,
             )
     print(
-        "auto = number of clusters chosen by the engine; chosen k in % of the true count; "
-        "baseline = word TF-IDF + average linkage, true count given; workshop texts and "
-        "true k are means over the draws"
+        "ARI: median (mean ± sd) over the draws; NMI and baseline: median; auto = number of "
+        "clusters chosen by the engine (chosen k: mean; k exact/±1: share of draws where it is "
+        "the true count, or within one of it); baseline = word TF-IDF + average linkage, true "
+        "count given; workshop texts and true k are means over the draws"
     )
     if args.labels == "eval":
         print(
@@ -324,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"\nspeed: suggest_clusters with default categories, median of {args.timing_runs} "
             "(after one warm-up run; the model is loaded once per process, at start-up)"
         )
-        for size in (200, 1000):
+        for size in (40, 200, 1000):
             texts = rng.sample(pool, size)
             known = {t: KNOWN[t] for t in texts}
             figures = []

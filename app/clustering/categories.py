@@ -266,8 +266,14 @@ LEXICON_SHARE = 0.7
 # Similarity differences are small (0.05–0.15): the softmax temperature spreads them.
 # Both tuned on bench/data/categories.csv (printed by bench/clustering.py).
 MEANING_TEMPERATURE = 0.1
+# Cosine similarity of a note to a description of a category it has nothing to do with:
+# measured up to 0.17 for names that carry no meaning ("Alpha", "Pillar B") on the notes of
+# bench/data/categories.csv, while the notes' best default category has median 0.38.
+MEANING_FLOOR = 0.12
 # Below this confidence (share of the combined vote for the best category) none is suggested.
 MIN_CONFIDENCE = 0.5
+# From this confidence a suggestion is shown as "very likely" (below it, "likely").
+VERY_LIKELY = 0.8
 
 
 def category_descriptions(
@@ -329,8 +335,12 @@ def rate_categories(
         similarity = np.array(
             [float((_description_vectors(d) @ centroid).max()) for d in described]
         )
-        meaning = np.exp((similarity - similarity.max()) / MEANING_TEMPERATURE)
-        meaning /= meaning.sum()
+        # "None of them" competes at MEANING_FLOOR: notes that resemble no category's
+        # description (names such as "Pillar A" say nothing) give the meaning vote no
+        # winner, rather than the least unlikely category.
+        scores = np.append(similarity, MEANING_FLOOR)
+        weights = np.exp((scores - scores.max()) / MEANING_TEMPERATURE)
+        meaning = weights[:-1] / weights.sum()
         votes = meaning if votes is None else LEXICON_SHARE * votes + (1 - LEXICON_SHARE) * meaning
     if votes is None:
         similarity = _name_similarity(texts, names)
@@ -342,3 +352,13 @@ def rate_categories(
     if confidence < MIN_CONFIDENCE:
         return None, confidence
     return names[best], confidence
+
+
+def certainty(category: str | None, confidence: float | None) -> str | None:
+    """How a category suggestion is worded: "very likely", "likely" or "unsure" (none was
+    suggested); None when there was nothing to rate."""
+    if confidence is None:
+        return None
+    if category is None:
+        return "unsure"
+    return "very likely" if confidence >= VERY_LIKELY else "likely"

@@ -169,11 +169,18 @@ class SemanticEmbedder:
     embeddings of contributions), so only new texts are encoded.
     """
 
-    def __init__(self, known: Mapping[str, np.ndarray] | None = None) -> None:
+    def __init__(
+        self, known: Mapping[str, np.ndarray] | None = None, *, centre: bool = False
+    ) -> None:
         self.known = known or {}
+        self.centre = centre
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit row per text (zero for a blank text or a language the model lacks)."""
+        """One unit row per text (zero for a blank text or a language the model lacks).
+
+        With `centre`, what all the texts have in common (the mean of their rows) is taken
+        away first, so their differences decide: notes of one lab all speak of "AI" and
+        "CCI", and uncentred their similarities are uniformly high."""
         rows = np.zeros((len(texts), SEMANTIC_DIMENSIONS), dtype=np.float32)
         missing = []
         for i, text in enumerate(texts):
@@ -184,7 +191,23 @@ class SemanticEmbedder:
                 missing.append(i)
         if missing:
             rows[missing] = semantic_vectors([texts[i] for i in missing])
+        return centred(rows) if self.centre else rows
+
+
+# Fewest rows that are centred.
+CENTRE_FROM = 4
+
+
+def centred(rows: np.ndarray) -> np.ndarray:
+    """Unit rows minus the mean of the non-zero ones (zero rows stay zero); unchanged up to
+    CENTRE_FROM - 1 rows, where the mean is mostly the rows themselves (and the engine links
+    such tiny sets by their plain similarity)."""
+    read = np.linalg.norm(rows, axis=1) > 0
+    if read.sum() < CENTRE_FROM:
         return rows
+    result = np.zeros_like(rows)
+    result[read] = normalize(rows[read] - rows[read].mean(axis=0))
+    return result
 
 
 class HybridEmbedder:
@@ -200,11 +223,13 @@ class HybridEmbedder:
     parts are zero, their n-gram part then weighs in full).
     """
 
-    def __init__(self, semantic: SemanticEmbedder | None = None) -> None:
+    def __init__(self, semantic: SemanticEmbedder | None = None, *, centre: bool = False) -> None:
         self.semantic = semantic or SemanticEmbedder()
+        self.centre = centre
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit rows (zero for a text with no features at all)."""
+        """Unit rows (zero for a text with no features at all); with `centre`, the meaning
+        part is centred on the texts' mean (see SemanticEmbedder)."""
         if not texts:
             return np.zeros((0, 0))
         meaning = self.semantic.embed(texts).astype(np.float64)
@@ -212,6 +237,8 @@ class HybridEmbedder:
         facets = np.zeros((len(texts), len(POLICY_FACETS)))
         if read.any():
             facets[read] = facet_profile(meaning[read])
+        if self.centre:
+            meaning = centred(meaning)
         wording = TfidfEmbedder().embed(texts)
         semantic_weight, facet_weight, wording_weight = (
             w / sum(HYBRID_WEIGHTS) for w in HYBRID_WEIGHTS
@@ -387,15 +414,19 @@ def uses_model(name: str | None = None) -> bool:
 
 
 def get_embedder(
-    name: str | None = None, *, known: Mapping[str, np.ndarray] | None = None
+    name: str | None = None,
+    *,
+    known: Mapping[str, np.ndarray] | None = None,
+    centre: bool = False,
 ) -> Embedder:
     """The embedder of engine `name` (see ENGINE_NAMES; None means the default).
 
-    `known` maps texts to semantic vectors already computed (stored with contributions).
+    `known` maps texts to semantic vectors already computed (stored with contributions);
+    `centre` takes away what all the texts' meanings share (see SemanticEmbedder).
     """
     chosen = engine_name(name)
     if chosen == "tfidf":
         return TfidfEmbedder()
     if chosen == "semantic":
-        return SemanticEmbedder(known)
-    return HybridEmbedder(SemanticEmbedder(known))
+        return SemanticEmbedder(known, centre=centre)
+    return HybridEmbedder(SemanticEmbedder(known), centre=centre)

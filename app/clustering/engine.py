@@ -8,9 +8,10 @@ draws and hand-written lab notes (see bench/clustering.py and tests/clustering):
 2. the embedder turns the remaining texts into vectors (default `hybrid`: multilingual
    sentence meaning, a policy-facet profile and character n-grams; see embedders.py);
    stored vectors of contributions are passed in as `known_vectors`;
-3. up to SMALL_SET notes (one challenge of a real lab) a Ward tree is cut at the count with
-   the best silhouette, shaped for groups of 2–6; larger sets are clustered spectrally on
-   a k-nearest-neighbour graph, the count read from its eigenvalues;
+3. up to SMALL_SET notes (one challenge of a real lab) the meanings are centred on their
+   mean and an average-linkage tree is cut at the count with the best silhouette, shaped
+   for groups of 2–6 (SMALL_SET_METHOD); larger sets are clustered spectrally on a
+   k-nearest-neighbour graph, the count read from its eigenvalues;
 4. each cluster gets key terms, a title (the key phrase of its most representative note)
    and a category with a confidence (categories.py).
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.cluster.hierarchy
 import scipy.linalg
+import scipy.spatial.distance
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer
@@ -46,6 +48,9 @@ from app.clustering.embedders import (
 )
 
 __all__ = [
+    "PREVIOUS_SMALL_SET_METHOD",
+    "SMALL_SET_METHOD",
+    "SmallSetMethod",
     "Suggestion",
     "find_near_duplicates",
     "nearest_cluster",
@@ -57,16 +62,40 @@ __all__ = [
 # on the other half): eigenvalues above this count as separate groups.
 EIGENVALUE_THRESHOLD = 0.5
 # Up to this many distinct notes (a challenge of a real lab holds 10–40) the count is chosen
-# by silhouette on a Ward tree; above it, from the eigenvalues of a nearest-neighbour graph
-# (measured: the silhouette over-splits large sets, the eigenvalues under-count small ones).
+# by silhouette on a hierarchical tree; above it, from the eigenvalues of a nearest-neighbour
+# graph (measured: the silhouette over-splits large sets, the eigenvalues under-count small
+# ones).
 SMALL_SET = 60
-# Workshop shape: groups of 2–6 notes, 3–4 on average (real labs: 14 notes in 6 groups). The silhouette of each count is
-# lowered by SHAPE_PRIOR × |log(count / (n / 3.5))| and by COUNT_PENALTY × count / √n, so among
-# counts that separate the notes about as well, the one of the usual shape wins. Tuned on
-# draws of 3–10 intents × 2–6 messages from the tuning half of BANKING77.
-TYPICAL_GROUP_SIZE = 3.5
-SHAPE_PRIOR = 0.06
-COUNT_PENALTY = 0.01
+
+
+@dataclass(frozen=True)
+class SmallSetMethod:
+    """How a workshop-sized set is clustered.
+
+    The notes' meanings are centred on their mean (`centre`: what every note of a lab shares
+    is taken away), a `linkage` tree is built on their cosine distances and cut at the count
+    with the best silhouette, shaped for the workshop: the silhouette of each count is lowered
+    by `shape_prior` × |log(count / (n / typical_size))| and by `count_penalty` × count / √n,
+    so among counts that separate the notes about as well, the one of the usual shape wins.
+    """
+
+    linkage: str
+    centre: bool
+    typical_size: float
+    shape_prior: float
+    count_penalty: float
+
+
+# Chosen on draws of 3–10 intents × 2–6 messages and 4–8 × 2–5 from the tuning half of
+# BANKING77 (median ARI 0.62 → 0.68 there; bench/clustering.py reports the other half):
+# centring and average linkage beat Ward on every shape measured.
+SMALL_SET_METHOD = SmallSetMethod(
+    linkage="average", centre=True, typical_size=3.5, shape_prior=0.1, count_penalty=0.02
+)
+# The method before (Ward on uncentred rows), kept so the benchmark can print both.
+PREVIOUS_SMALL_SET_METHOD = SmallSetMethod(
+    linkage="ward", centre=False, typical_size=3.5, shape_prior=0.06, count_penalty=0.01
+)
 # Below this similarity two of three or fewer notes are not grouped (too few for a silhouette).
 TINY_SET_LINK = 0.5
 # Similarities below this are letter pairs any two texts share, not an affinity.
@@ -84,15 +113,31 @@ MIN_NEAREST_SIMILARITY_MODEL = 0.35
 KMEANS_RESTARTS = 4
 TITLE_MAX_WORDS = 8
 TITLE_MAX_CHARS = 80
+# A long title cut before a phrase keeps at least this many words (else it is cut at the
+# maximum: "Short courses on AI for theatre and studio", not "Short courses on AI").
+MIN_TITLE_WORDS = 5
 TERMS_SHOWN = 5
 _CLAUSE_BREAKS = set(',;:.!?()[]{}/|\n–—"“”«»')
 # Words that open a subordinate clause: a long title is cut before them.
 _CLAUSE_OPENERS = frozenset(
     " ".join(
         (
-            "so that which who whose where when because while if since although unless",
+            "so that which who whose where when how why whether because while if since",
+            "although unless",
             "until to qui que dont lorsque parce afin dass weil wenn damit um che cui dove",
             "quando perche affinche ktory ktora ktore ktorych gdzie kiedy poniewaz aby zeby",
+        )
+    ).split(" ")
+)
+# Prepositions: a long title with no subordinate clause is cut before the last of them
+# that fits ("GPU compute is too expensive | for small creative studios"), so it ends on a
+# whole phrase rather than mid-way through one.
+_PHRASE_OPENERS = frozenset(
+    " ".join(
+        (
+            "for of in on at with from by about between through across without",
+            "pour de des du dans sur avec sans entre par fur mit von bei durch ohne zwischen",
+            "per di del della dei con senza tra fra su dla z ze w we na przez bez miedzy",
         )
     ).split(" ")
 )
@@ -139,19 +184,21 @@ def suggest_clusters(
     engine: str | None = None,
     known_vectors: Mapping[str, np.ndarray] | None = None,
     category_descriptions: Mapping[str, str] | None = None,
+    method: SmallSetMethod = SMALL_SET_METHOD,
 ) -> list[Suggestion]:
     """Group the texts into proposed clusters; every index lands in exactly one suggestion.
 
     `n_clusters` fixes the count (capped at the number of distinct texts); otherwise it is
     chosen automatically and `granularity` in [-1, 1] halves (-1) or doubles (+1) it.
     `known_vectors` maps texts to semantic vectors computed before (stored embeddings);
-    `category_descriptions` gives a one-line description of some categories.
+    `category_descriptions` gives a one-line description of some categories; `method` is
+    how sets of up to SMALL_SET distinct notes are clustered (the benchmark compares).
     """
     if n_clusters is not None and n_clusters < 1:
         raise ValueError("n_clusters must be at least 1.")
     if not -1.0 <= granularity <= 1.0:
         raise ValueError("granularity must be between -1 and 1.")
-    embedder = get_embedder(engine, known=known_vectors)
+    get_embedder(engine)  # an unknown engine is refused even with nothing to cluster
     if not texts:
         return []
 
@@ -160,9 +207,11 @@ def suggest_clusters(
     distinct = [g for g in groups if text_key(texts[g[0]])]
     representatives = [texts[g[0]] for g in distinct]
 
+    small = len(representatives) <= SMALL_SET
+    embedder = get_embedder(engine, known=known_vectors, centre=small and method.centre)
     wanted = None if n_clusters is None else max(1, n_clusters - (1 if blank else 0))
     vectors = embedder.embed(representatives) if representatives else np.zeros((0, 0))
-    labels = _cluster(vectors, wanted, granularity)
+    labels = _cluster(vectors, wanted, granularity, method)
 
     members: dict[int, list[int]] = defaultdict(list)
     for number, label in enumerate(labels):
@@ -312,24 +361,32 @@ def _identical_groups(texts: Sequence[str]) -> list[list[int]]:
     return list(by_key.values())
 
 
-def _cluster(vectors: np.ndarray, n_clusters: int | None, granularity: float) -> np.ndarray:
+def _cluster(
+    vectors: np.ndarray, n_clusters: int | None, granularity: float, method: SmallSetMethod
+) -> np.ndarray:
     """Cluster labels for the rows (unit vectors; dot products are similarities)."""
     size = len(vectors)
     if size <= 1:
         return np.zeros(size, dtype=int)
     if size <= SMALL_SET:
-        return _cluster_small(vectors, n_clusters, granularity)
+        return _cluster_small(vectors, n_clusters, granularity, method)
     return _cluster_spectral(vectors, n_clusters, granularity)
 
 
-def _cluster_small(vectors: np.ndarray, n_clusters: int | None, granularity: float) -> np.ndarray:
-    """A workshop-sized set: Ward tree, cut at the count with the best shaped silhouette."""
+def _cluster_small(
+    vectors: np.ndarray, n_clusters: int | None, granularity: float, method: SmallSetMethod
+) -> np.ndarray:
+    """A workshop-sized set: a tree, cut at the count with the best shaped silhouette."""
     size = len(vectors)
     similarity = np.clip(vectors @ vectors.T, -1.0, 1.0)
     distance = np.clip(1.0 - similarity, 0.0, None)
     np.fill_diagonal(distance, 0.0)
     distance = (distance + distance.T) / 2
-    tree = scipy.cluster.hierarchy.linkage(vectors, method="ward")
+    if method.linkage == "ward":
+        tree = scipy.cluster.hierarchy.linkage(vectors, method="ward")
+    else:
+        condensed = scipy.spatial.distance.squareform(distance, checks=False)
+        tree = scipy.cluster.hierarchy.linkage(condensed, method=method.linkage)
 
     def cut(count: int) -> np.ndarray:
         return scipy.cluster.hierarchy.fcluster(tree, count, criterion="maxclust") - 1
@@ -352,8 +409,8 @@ def _cluster_small(vectors: np.ndarray, n_clusters: int | None, granularity: flo
                     continue
                 score = (
                     silhouette_score(distance, labels, metric="precomputed")
-                    - SHAPE_PRIOR * abs(math.log(count / (size / TYPICAL_GROUP_SIZE)))
-                    - COUNT_PENALTY * count / math.sqrt(size)
+                    - method.shape_prior * abs(math.log(count / (size / method.typical_size)))
+                    - method.count_penalty * count / math.sqrt(size)
                 )
                 if score > best_score:
                     best_score, chosen = score, count
@@ -499,8 +556,18 @@ class _Describer:
                     for position in range(3, TITLE_MAX_WORDS + 1)
                     if folded[position] in _CLAUSE_OPENERS
                 ),
-                TITLE_MAX_WORDS,
+                None,
             )
+            if end is None:
+                # No clause to cut off: end before the last phrase that would not fit whole.
+                end = next(
+                    (
+                        position
+                        for position in range(TITLE_MAX_WORDS, MIN_TITLE_WORDS - 1, -1)
+                        if folded[position] in _PHRASE_OPENERS
+                    ),
+                    TITLE_MAX_WORDS,
+                )
             tokens, folded = tokens[:end], folded[:end]
         # A title ends on a content word ("Funding for", "Training of the" are cut back).
         while len(tokens) > 1 and not _is_content(folded[-1]):

@@ -15,6 +15,7 @@ from app.clustering.service import SuggestionsRefused
 from app.clustering.views import Preview, PreviewSuggestion, board_context
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, on_refusal
+from app.i18n import _, ngettext
 from app.models_base import FormId, RequiredQueryId
 from app.sessions.auth import Actor, FacilitatorPageDep, reload_actor
 from app.web import board_status, is_htmx, parse_float, render
@@ -29,9 +30,9 @@ def _scope(value: str) -> str:
 def _granularity(value: str) -> float:
     number = parse_float(value)
     if number is None:
-        raise InvalidInput("Choose a cluster size on the scale.", field="granularity")
+        raise InvalidInput(_("Choose a cluster size on the scale."), field="granularity")
     if not -1.0 <= number <= 1.0:
-        raise InvalidInput("The cluster size must be between −1 and 1.", field="granularity")
+        raise InvalidInput(_("The cluster size must be between −1 and 1."), field="granularity")
     return number
 
 
@@ -86,7 +87,9 @@ def _show_preview_again(
         if isinstance(error, SuggestionsRefused):
             for index, message in error.refused.items():
                 preview.suggestions[(chosen or [])[index]].error = message
-            preview.error = "Nothing was saved: correct the suggestion marked below and try again."
+            preview.error = _(
+                "Nothing was saved: correct the suggestion marked below and try again."
+            )
         elif isinstance(error, InvalidInput) and block == "suggestions":
             preview.error = error.message
         else:
@@ -128,6 +131,8 @@ def suggest(
             ids=list(s["contribution_ids"]),
             suggested_title=s["title"],
             terms=list(s["terms"]),
+            suggested_category=s["category"],
+            confidence=s["category_confidence"],
         )
         for s in result["suggestions"]  # type: ignore[attr-defined]
     ]
@@ -147,19 +152,35 @@ def preview_form(
     suggested_title: Annotated[list[str] | None, Form()] = None,
     terms: Annotated[list[str] | None, Form()] = None,
     dup: Annotated[list[str] | None, Form()] = None,
+    suggested_category: Annotated[list[str] | None, Form()] = None,
+    confidence: Annotated[list[str] | None, Form()] = None,
 ) -> Preview:
-    """Dependency: the preview as posted back, every suggestion's fields in order."""
+    """Dependency: the preview as posted back, every suggestion's fields in order (the
+    assistant's category and confidence are optional: a form without them shows none)."""
     title, category, ids = title or [], category or [], ids or []
     suggested_title, terms = suggested_title or [], terms or []
-    if not len(title) == len(category) == len(ids) == len(suggested_title) == len(terms):
-        raise InvalidInput("The suggestion form arrived incomplete; please suggest again.")
+    suggested_category = suggested_category or [""] * len(title)
+    confidence = confidence or [""] * len(title)
+    if not (
+        len(title)
+        == len(category)
+        == len(ids)
+        == len(suggested_title)
+        == len(terms)
+        == len(suggested_category)
+        == len(confidence)
+    ):
+        raise InvalidInput(_("The suggestion form arrived incomplete; please suggest again."))
     preview = Preview(
         challenge_id=challenge, scope=_scope(scope), take_from_clusters=bool(take_from_clusters)
     )
     # Sent back by the page's own form: a value off the scale falls back to automatic.
     number = parse_float(granularity)
     preview.granularity = number if number is not None and -1.0 <= number <= 1.0 else 0.0
-    for t, c, i, s, k in zip(title, category, ids, suggested_title, terms, strict=True):
+    fields = zip(
+        title, category, ids, suggested_title, terms, suggested_category, confidence, strict=True
+    )
+    for t, c, i, s, k, sc, sure in fields:
         preview.suggestions.append(
             PreviewSuggestion(
                 title=t,
@@ -167,6 +188,8 @@ def preview_form(
                 ids=_ids(i),
                 suggested_title=s,
                 terms=[term for term in k.split("|") if term],
+                suggested_category=sc or None,
+                confidence=_confidence(sure),
             )
         )
     preview.duplicates = [group for group in (_ids(d) for d in dup or []) if len(group) >= 2]
@@ -176,14 +199,16 @@ def preview_form(
 PreviewDep = Annotated[Preview, Depends(preview_form)]
 
 
+def _confidence(value: str) -> float | None:
+    """A confidence sent back by the page's own form; anything off the 0–1 scale is none."""
+    number = parse_float(value)
+    return number if number is not None and 0.0 <= number <= 1.0 else None
+
+
 def _index(value: str, length: int) -> int:
     if not value.isdigit() or int(value) >= length:
-        raise InvalidInput("That suggestion is no longer in the preview; please suggest again.")
+        raise InvalidInput(_("That suggestion is no longer in the preview; please suggest again."))
     return int(value)
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
 
 
 @router.post("/s/{code}/facilitate/clustering/suggestions/accept")
@@ -215,6 +240,7 @@ def accept_suggestions(
             for s in (preview.suggestions[i] for i in wanted)
         ],
         take_from_clusters=preview.take_from_clusters,
+        require_category=True,
     )
     skipped = {wanted[i] for i in accepted.skipped}
     done = set(wanted) - skipped
@@ -222,18 +248,28 @@ def accept_suggestions(
     parts = []
     created, left = accepted.clusters, accepted.left_in_place
     if len(created) == 1:
-        parts.append(f"Cluster “{created[0].title}” created.")
+        parts.append(_("Cluster “%(title)s” created.", title=created[0].title))
     elif created:
-        parts.append(f"{len(created)} clusters created.")
+        parts.append(
+            ngettext("%(num)s cluster created.", "%(num)s clusters created.", len(created))
+        )
     if left:
         parts.append(
-            f"{len(left)} {_plural(len(left), 'contribution', 'contributions')} already in "
-            "other clusters stayed where they were."
+            ngettext(
+                "%(num)s contribution already in another cluster stayed where it was.",
+                "%(num)s contributions already in other clusters stayed where they were.",
+                len(left),
+            )
         )
     if skipped:
         parts.append(
-            f"{len(skipped)} {_plural(len(skipped), 'suggestion', 'suggestions')} left in the "
-            "preview: all their contributions are already in clusters."
+            ngettext(
+                "%(num)s suggestion left in the preview: all its contributions are already "
+                "in clusters.",
+                "%(num)s suggestions left in the preview: all their contributions are already "
+                "in clusters.",
+                len(skipped),
+            )
         )
     if not preview.suggestions and not preview.duplicates and not is_htmx(request):
         url = clustering_url(actor.session.code, preview.challenge_id, "board")
@@ -260,10 +296,11 @@ def discard_suggestion(
             "clustering/board.html",
             context,
             block="workspace",
-            headers=board_status("Suggestions discarded."),
+            headers=board_status(_("Suggestions discarded.")),
         )
     gone = preview.suggestions.pop(_index(discard, len(preview.suggestions)))
-    return _preview_notice(request, db, actor, preview, f"Suggestion “{gone.title}” discarded.")
+    message = _("Suggestion “%(title)s” discarded.", title=gone.title)
+    return _preview_notice(request, db, actor, preview, message)
 
 
 @router.post("/s/{code}/facilitate/clustering/suggestions/duplicates")
@@ -282,5 +319,7 @@ def merge_duplicates(
     for suggestion in preview.suggestions:
         suggestion.ids = [i for i in suggestion.ids if i not in followers]
     preview.suggestions = [s for s in preview.suggestions if s.ids]
-    message = f"{len(merged_ids)} contributions merged as duplicates; every text is kept."
+    message = _(
+        "%(num)s contributions merged as duplicates; every text is kept.", num=len(merged_ids)
+    )
     return _preview_notice(request, db, actor, preview, message)

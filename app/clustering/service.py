@@ -18,6 +18,7 @@ from app.clustering.models import (
 )
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, NotFound, Unavailable
+from app.i18n import _
 from app.limits import clean_description, clean_title
 from app.live.service import record_event
 from app.models_base import utcnow
@@ -403,11 +404,17 @@ def accept_suggestion(
     *,
     suggested_title: str | None = None,
     take_from_clusters: bool = False,
+    require_category: bool = False,
 ) -> tuple[Cluster, list[int]]:
     """Save one suggestion as a cluster; contributions already in a cluster stay there unless
-    `take_from_clusters`. Returns the cluster and the ids left where they were."""
+    `take_from_clusters`. Returns the cluster and the ids left where they were.
+
+    With `require_category` (the board's preview, which leaves the category empty when the
+    assistant is unsure) a missing category is refused instead of taking the first one."""
     session = actor.session
     require_phase(session, EDIT_PHASES, "Editing clusters")
+    if require_category and session.categories and not (category or "").strip():
+        raise InvalidInput(_("Choose a category for this cluster."), field="category")
     challenge = get_challenge(db, session, challenge_id)
     proposed = _contributions_for(db, session, challenge.id, list(contribution_ids))  # type: ignore[arg-type]
     taken = [c for c in proposed if c.cluster_id is None or take_from_clusters]
@@ -476,6 +483,7 @@ def accept_suggestions(
     suggestions: Sequence[SuggestionChoice],
     *,
     take_from_clusters: bool = False,
+    require_category: bool = False,
 ) -> Accepted:
     """Save suggestions as clusters (see `accept_suggestion`), all or nothing: when one is
     refused, nothing is kept and `SuggestionsRefused` names each refused one."""
@@ -492,6 +500,7 @@ def accept_suggestions(
                 suggestion.contribution_ids,
                 suggested_title=suggestion.suggested_title,
                 take_from_clusters=take_from_clusters,
+                require_category=require_category,
             )
         except AppError as error:
             if error.field is None:  # not about this suggestion: the whole request is refused

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.clustering import service
+from app.clustering.categories import certainty
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.sessions import service as sessions_service
@@ -89,6 +90,14 @@ class PreviewSuggestion:
     suggested_title: str
     terms: list[str] = field(default_factory=list)
     error: str | None = None
+    # The category the assistant suggested (None when unsure) and how sure it was (0–1).
+    suggested_category: str | None = None
+    confidence: float | None = None
+
+    @property
+    def certainty(self) -> str | None:
+        """How the preview words the assistant's confidence in its category."""
+        return certainty(self.suggested_category, self.confidence)
 
 
 @dataclass

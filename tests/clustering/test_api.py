@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app.clustering.embedders import semantic_vectors
 from app.clustering.embeddings import ContributionEmbedding, store_vectors
 from app.clustering.models import Cluster
 from app.sessions.models import Contribution
@@ -321,3 +322,46 @@ def test_storing_an_embedding_twice_is_an_idempotent_upsert(
     assert np.frombuffer(stored[note["id"]].vector, dtype="<f4")[1] == 1.0
     # A contribution deleted meanwhile is skipped, the others are stored.
     assert store_vectors(engine, [(4242, "gone", first), (note["id"], "x", first)]) == 1
+
+
+def test_where_and_duplicates_read_the_stored_embeddings(
+    client: TestClient, engine: Engine, db: Session
+) -> None:
+    # "Where does this go?" and the duplicate check compare the stored vectors (the ones the
+    # suggestions use), not a fresh reading of the text: a note whose stored vector says
+    # "copyright" is sent to the copyright cluster and paired with the note it matches,
+    # though its words share nothing with them.
+    client.app.state.embeddings.stop()  # type: ignore[attr-defined]
+    w = create_workshop(client, participants=1)
+    w.phase("brainstorm")
+    copyright = [
+        "Creators are not paid when their works train AI models",
+        "Remuneration for creators whose works train AI models is missing",
+    ]
+    compute = [
+        "Small studios cannot afford GPU compute for AI experiments",
+        "GPU compute is too expensive for small creative studios",
+    ]
+    ids = [w.contribute(0, 0, t)["id"] for t in copyright + compute]
+    odd = w.contribute(0, 0, "Xylophone")["id"]
+    w.phase("clustering")
+    w.cluster(0, "Pay creators", "Key framework conditions", ids[:2])
+    w.cluster(0, "Affordable compute", "Key framework conditions", ids[2:])
+    vectors = semantic_vectors([*copyright, *compute])
+    store_vectors(
+        engine, [(i, t, v) for i, t, v in zip(ids, copyright + compute, vectors, strict=True)]
+    )
+    store_vectors(engine, [(odd, "Xylophone", vectors[0])])
+    w.client.cookies.set(f"policylab_{w.code}", w.facilitator_token)
+    where = client.get(
+        f"/s/{w.code}/facilitate/clustering/where?contribution_id={odd}",
+        headers={"HX-Request": "true", "Accept": "text/html"},
+    )
+    assert where.status_code == 200
+    assert "fits best in <strong>Pay creators</strong>" in where.text
+    suggested = client.post(
+        w.url("/clusters/suggest"),
+        json={"challenge_id": w.challenges[0]["id"]},
+        headers=w.f,
+    )
+    assert [ids[0], odd] in suggested.json()["duplicates"]

@@ -502,7 +502,7 @@ def test_accepting_never_takes_from_manual_clusters_without_consent(
     form = preview_form(w, [{"title": "Compute", "ids": ids[:3]}], scope="all", accept="0")
     response = client.post(page(w, "/clustering/suggestions/accept"), data=form, headers=HX)
     assert response.status_code == 200
-    assert "1 contribution already in other clusters stayed where they were" in response.text
+    assert "1 contribution already in another cluster stayed where it was" in response.text
     suggested = fresh(db).exec(select(Cluster).where(Cluster.origin == "suggested")).one()
     assert note(db, ids[0]).cluster_id == manual["id"]
     assert [note(db, i).cluster_id for i in ids[1:3]] == [suggested.id] * 2
@@ -616,3 +616,102 @@ def test_where_does_it_go_names_the_closest_cluster(client: TestClient, db: Sess
         headers=HX,
     )
     assert moved.status_code == 200 and note(db, ids[-1]).cluster_id == compute["id"]
+
+
+# --- the assistant's categories: how sure it is, and empty when unsure ------------------------
+
+
+def _suggestion_blocks(html: str) -> list[str]:
+    """Each suggestion of the preview as its own piece of HTML."""
+    return re.findall(
+        r'<li class="suggestion" id="suggestion-\d+".*?</li>\s*(?=<li class="suggestion"|</ol>)',
+        html,
+        re.S,
+    )
+
+
+def test_the_preview_shows_the_suggested_category_and_how_sure_it_is(client: TestClient) -> None:
+    w, _ids = brainstormed(client)
+    response = client.get(
+        page(w, f"/clustering/suggest?challenge={w.challenges[0]['id']}"), headers=HX
+    )
+    assert response.status_code == 200
+    blocks = _suggestion_blocks(response.text)
+    compute = next(b for b in blocks if "GPU compute" in b)
+    # The suggested category is selected, and the line under it says how sure the tool is,
+    # in words and as a number, and describes the select for screen readers.
+    assert "<option selected>Key framework conditions</option>" in compute
+    note = re.search(
+        r'<p class="field__hint category-note category-note--(very-likely|likely)" '
+        r'id="(suggestion-\d+-category)-note">.*?</p>',
+        compute,
+        re.S,
+    )
+    assert note is not None
+    assert f'aria-describedby="{note.group(2)}-note"' in compute
+    assert re.search(
+        r"Suggested by the assistant: “Key framework conditions”, (very likely|likely) "
+        r"\(confidence \d+\s?%\)",
+        note.group(0),
+    )
+    # The confidence travels with the preview, so it is still shown after a change to it.
+    assert re.search(r'name="confidence" value="0\.\d+"', compute)
+    assert 'name="suggested_category" value="Key framework conditions"' in compute
+
+
+def test_when_unsure_the_category_is_left_empty_and_must_be_chosen(
+    client: TestClient, db: Session
+) -> None:
+    # Category names that say nothing about the notes: the assistant does not guess.
+    w = create_workshop(client, participants=1, categories=["Pillar A", "Pillar B", "Pillar C"])
+    w.phase("brainstorm")
+    ids = [w.contribute(0, 0, t)["id"] for t in COPYRIGHT]
+    w.phase("clustering")
+    as_facilitator(w)
+    response = client.get(
+        page(w, f"/clustering/suggest?challenge={w.challenges[0]['id']}"), headers=HX
+    )
+    assert response.status_code == 200
+    [block] = _suggestion_blocks(response.text)
+    assert '<option value="" selected>Choose a category</option>' in block
+    assert "<option selected>" not in block
+    assert "The assistant is unsure which category fits" in block
+    assert "category-note--unsure" in block
+    # Accepting without choosing is refused, on that suggestion's category field.
+    form = preview_form(
+        w,
+        [{"title": "Pay creators", "ids": ids, "category": ""}],
+        accept="0",
+        suggested_category=[""],
+        confidence=["0.2"],
+    )
+    refused = client.post(page(w, "/clustering/suggestions/accept"), data=form, headers=HX)
+    assert refused.status_code == 422
+    assert "Choose a category for this cluster." in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    assert "The assistant is unsure which category fits (confidence 20" in refused.text
+    assert count(db, Cluster) == 0
+    # Once chosen, it is saved under that category.
+    form["category"] = ["Pillar B"]
+    accepted = client.post(page(w, "/clustering/suggestions/accept"), data=form, headers=HX)
+    assert accepted.status_code == 200
+    cluster = fresh(db).exec(select(Cluster)).one()
+    assert cluster.category == "Pillar B"
+
+
+def test_category_descriptions_guide_the_suggested_category(client: TestClient) -> None:
+    w = create_workshop(client, participants=1, categories=["Pillar A", "Pillar B", "Pillar C"])
+    described = {"Pillar B": "Fair pay, copyright and remuneration of artists"}
+    patched = client.patch(w.url(""), json={"category_descriptions": described}, headers=w.f)
+    assert patched.status_code == 200, patched.text
+    w.phase("brainstorm")
+    for t in COPYRIGHT:
+        w.contribute(0, 0, t)
+    w.phase("clustering")
+    as_facilitator(w)
+    response = client.get(
+        page(w, f"/clustering/suggest?challenge={w.challenges[0]['id']}"), headers=HX
+    )
+    [block] = _suggestion_blocks(response.text)
+    assert "<option selected>Pillar B</option>" in block
+    assert "Suggested by the assistant: “Pillar B”" in block
