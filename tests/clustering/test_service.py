@@ -217,7 +217,10 @@ def test_a_suggested_cluster_the_facilitator_rebuilds_becomes_edited(
     kept = accept(db, actor, challenge, "Kept", [ids[0], ids[1]])
     assert origin(kept) == "suggested"
     service.update_cluster(
-        db, actor, kept.id, ClusterUpdate(description="Why", category="Ecosystem structure")  # type: ignore[arg-type]
+        db,
+        actor,
+        kept.id,
+        ClusterUpdate(description="Why", category="Ecosystem structure"),  # type: ignore[arg-type]
     )
     service.update_cluster(db, actor, kept.id, ClusterUpdate(title="Kept"))  # type: ignore[arg-type]
     service.move_contribution(db, actor, ids[1], kept.id, 0)  # type: ignore[arg-type]  # reorder
