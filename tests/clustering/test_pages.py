@@ -305,7 +305,7 @@ def test_keyboard_move_into_a_cluster_and_back(client: TestClient, db: Session) 
     cluster = w.cluster(0, "Compute", "Ecosystem structure", [])
     plain = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[0], "cluster_id": cluster["id"], "focus": "toolbar"},
+        data={"contribution_id": ids[0], "cluster_id": cluster["id"], "then_focus": "toolbar"},
         follow_redirects=False,
     )
     assert plain.status_code == 303 and plain.headers["location"].endswith(
@@ -314,7 +314,7 @@ def test_keyboard_move_into_a_cluster_and_back(client: TestClient, db: Session) 
     assert note(db, ids[0]).cluster_id == cluster["id"]
     back = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[0], "cluster_id": "", "focus": "note"},
+        data={"contribution_id": ids[0], "cluster_id": "", "then_focus": "note"},
         headers=HX,
     )
     assert back.status_code == 200
@@ -612,7 +612,7 @@ def test_where_does_it_go_names_the_closest_cluster(client: TestClient, db: Sess
     assert note(db, ids[-1]).cluster_id is None  # asking moves nothing
     moved = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[-1], "cluster_id": compute["id"], "focus": "note"},
+        data={"contribution_id": ids[-1], "cluster_id": compute["id"], "then_focus": "note"},
         headers=HX,
     )
     assert moved.status_code == 200 and note(db, ids[-1]).cluster_id == compute["id"]
