@@ -33,14 +33,21 @@
     if (window.PolicyLab && window.PolicyLab.toast) window.PolicyLab.toast(text, level || "error");
   }
 
+  var statusTimer = null;
+
   function announce(text) {
     var region = document.getElementById("board-status");
     if (!region || !text) return;
     // Clear first so the same sentence twice in a row is still spoken.
     region.textContent = "";
+    window.clearTimeout(statusTimer);
     window.setTimeout(function () {
       region.textContent = text;
     }, 60);
+    // The line floats over the board: it goes once read (it was spoken already).
+    statusTimer = window.setTimeout(function () {
+      region.textContent = "";
+    }, 12000);
   }
 
   function noteText(note) {
@@ -304,8 +311,8 @@
     var column = document.getElementById(link.getAttribute("href").slice(1));
     if (!column) return;
     evt.preventDefault();
-    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    column.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "nearest", inline: "start" });
+    // At once, not smoothly: a live redraw arriving meanwhile would stop a smooth scroll.
+    column.scrollIntoView({ block: "nearest", inline: "start" });
     column.classList.remove("board__column--reached");
     void column.offsetWidth; // restart the animation
     column.classList.add("board__column--reached");
