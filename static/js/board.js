@@ -388,10 +388,11 @@
   );
 
   function init(root) {
-    if (root === document || (root.querySelector && root.querySelector("[data-board-canvas]")) || (root.matches && root.matches("#board, #workspace"))) {
+    if (root === document || root === document.body) {
       if (document.querySelector("[data-board-overview]")) setView(storedView());
-      sizeCanvas();
     }
+    // Anything redrawn (a proposal in the panel, a notice) may move the board: size again.
+    sizeCanvas();
     initSortable(root);
     if (root.querySelectorAll) root.querySelectorAll("input[data-valuetext]").forEach(speakRange);
     applySelection();
