@@ -34,7 +34,8 @@ class Cluster(ClusterBase, table=True):
     description: str = ""
     category: str = Field(default="", max_length=200)
     position: int = 0
-    # Provenance, so the report can say which clusters the tool proposed and which were edited.
+    # Provenance, so the report can say which clusters the tool proposed and which were edited:
+    # manual | suggested | edited (rule: app.clustering.service.mark_edited).
     origin: str = Field(default="manual", max_length=20)
     suggested_title: str | None = Field(default=None, max_length=200)
     suggested_contribution_ids: list[int] | None = Field(
@@ -62,8 +63,10 @@ class ClusterUpdate(SQLModel):
 class ClusterPublic(ClusterBase):
     id: int
     contribution_ids: list[int] = Field(description="Its contributions, in board order.")
-    origin: Literal["manual", "suggested"] = Field(
-        description="`suggested` when it was accepted from the tool's suggestions."
+    origin: Literal["manual", "suggested", "edited"] = Field(
+        description="`manual` when the facilitator made it; `suggested` when it was accepted "
+        "from the tool's suggestions; `edited` when it was accepted from them and then renamed "
+        "or given or relieved of contributions."
     )
 
 

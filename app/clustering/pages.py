@@ -18,6 +18,7 @@ from app.clustering.models import Cluster, ClusterCreate, ClusterUpdate
 from app.clustering.views import board_context, clusters_context
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, on_refusal
+from app.i18n import _, ngettext
 from app.models_base import DB_INT_MAX, FormId, PathId, QueryId
 from app.sessions import service as sessions_service
 from app.sessions.auth import Actor, FacilitatorPageDep, ParticipantPageDep, reload_actor
@@ -42,7 +43,7 @@ def optional_id(value: str, field_name: str, minimum: int = 1) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not minimum <= int(value) <= DB_INT_MAX:
-        raise InvalidInput(f"“{value}” is not a valid choice.", field=field_name)
+        raise InvalidInput(_("“%(value)s” is not a valid choice.", value=value), field=field_name)
     return int(value)
 
 
@@ -63,7 +64,9 @@ def clustering_page(
         if arrived <= 0:
             return Response(status_code=204)
         context["arrived"] = arrived
-        message = f"{arrived} new contribution{'s' if arrived != 1 else ''} arrived."
+        message = ngettext(
+            "%(num)s new contribution arrived.", "%(num)s new contributions arrived.", arrived
+        )
         return render(request, "clustering/_arrivals.html", context, headers=board_status(message))
     return render(request, "clustering/board.html", context, block="board")
 
@@ -141,7 +144,7 @@ def create_cluster(
         db,
         actor,
         challenge,
-        message=f"Cluster “{cluster.title}” created.",
+        message=_("Cluster “%(title)s” created.", title=cluster.title),
         anchor=f"column-{cluster.id}",
     )
 
@@ -158,14 +161,16 @@ def merge_clusters(
     source_title = service.get_cluster(db, actor.session, source_id).title
     target = optional_id(target_id, "target_id")
     if target is None:
-        raise InvalidInput("Choose the cluster to merge into.", field="target_id")
+        raise InvalidInput(_("Choose the cluster to merge into."), field="target_id")
     merged = service.merge_clusters(db, actor, source_id, target)
     return board_response(
         request,
         db,
         actor,
         merged.challenge_id,
-        message=f"“{source_title}” merged into “{merged.title}”.",
+        message=_(
+            "“%(source)s” merged into “%(target)s”.", source=source_title, target=merged.title
+        ),
         anchor=f"column-{merged.id}",
     )
 
@@ -195,7 +200,7 @@ def edit_cluster(
         db,
         actor,
         challenge_id,
-        message=f"Cluster “{cluster.title}” saved.",
+        message=_("Cluster “%(title)s” saved.", title=cluster.title),
         anchor=f"column-{cluster.id}",
     )
 
@@ -213,14 +218,17 @@ def delete_cluster(
         db,
         actor,
         challenge_id,
-        message=f"Cluster “{title}” deleted; its contributions are back in Unclustered.",
+        message=_(
+            "Cluster “%(title)s” deleted; its contributions are back in Unclustered.", title=title
+        ),
     )
 
 
 def _moved_message(contribution: Contribution, cluster: Cluster | None) -> str:
     text = contribution.text if len(contribution.text) <= 60 else contribution.text[:57] + "…"
-    where = f"“{cluster.title}”" if cluster else "Unclustered"
-    return f"Moved “{text}” to {where}."
+    if cluster is None:
+        return _("Moved “%(text)s” to Unclustered.", text=text)
+    return _("Moved “%(text)s” to “%(title)s”.", text=text, title=cluster.title)
 
 
 @router.post("/s/{code}/facilitate/clustering/move")
@@ -231,12 +239,13 @@ def move_contribution(
     contribution_id: Annotated[str, Form()] = "",
     cluster_id: Annotated[str, Form()] = "",
     position: Annotated[str, Form()] = "",
-    focus: Annotated[str, Form()] = "note",
+    then_focus: Annotated[str, Form()] = "note",
 ) -> Response:
-    """Keyboard (and no-script) moving: put one contribution into a cluster or the inbox."""
+    """Keyboard (and no-script) moving: put one contribution into a cluster or the inbox.
+    `then_focus`: `note` (the moved note) or `toolbar` (the move panel) after the redraw."""
     chosen = optional_id(contribution_id, "contribution_id")
     if chosen is None:
-        raise InvalidInput("Select a contribution to move first.", field="contribution_id")
+        raise InvalidInput(_("Select a contribution to move first."), field="contribution_id")
     target = optional_id(cluster_id, "cluster_id")
     contribution = service.move_contribution(
         db, actor, chosen, target, optional_id(position, "position", minimum=0)
@@ -249,8 +258,8 @@ def move_contribution(
         contribution.challenge_id,
         message=_moved_message(contribution, cluster),
         anchor=f"column-{target}" if target else "column-inbox",
-        focus_note=contribution.id if focus == "note" else None,
-        focus_toolbar=focus == "toolbar",
+        focus_note=contribution.id if then_focus == "note" else None,
+        focus_toolbar=then_focus == "toolbar",
     )
 
 
@@ -290,7 +299,7 @@ def where_does_it_go(
     """The existing cluster most similar to one contribution, with a one-click move."""
     chosen = optional_id(contribution_id, "contribution_id")
     if chosen is None:
-        raise InvalidInput("Select a contribution first.", field="contribution_id")
+        raise InvalidInput(_("Select a contribution first."), field="contribution_id")
     contribution = sessions_service.get_contribution(db, actor.session, chosen)
     found = service.where_does_it_go(db, actor, chosen)
     context = board_context(db, actor, contribution.challenge_id)

@@ -100,16 +100,43 @@ def _contributions_for(
     return found
 
 
-def _set_members(db: Session, cluster: Cluster, contributions: list[Contribution]) -> None:
+def mark_edited(db: Session, cluster: Cluster | None) -> None:
+    """The provenance rule, in one place: a cluster accepted from the assistant
+    (`suggested`) becomes `edited`, for good, once the facilitator changes what it says or
+    holds after accepting it: a new title, or a contribution moved into or out of it (by
+    hand, by drag and drop, through the API's `contribution_ids`, by merging another cluster
+    into it, or by a later cluster taking one of its contributions). Its description,
+    category and the order of its contributions are not what the assistant proposed, so
+    changing them leaves it `suggested`; so do duplicates following their original. Titles
+    and categories changed in the preview, before accepting, are the facilitator's choice
+    of the suggestion, not an edit of it. Manual clusters stay `manual`."""
+    if cluster is not None and cluster.origin == "suggested":
+        cluster.origin = "edited"
+        db.add(cluster)
+
+
+def _set_members(
+    db: Session, cluster: Cluster, contributions: list[Contribution], *, new: bool = False
+) -> None:
+    """Make `contributions` the cluster's members, in this order. Clusters that lose or gain
+    a contribution are marked edited (`mark_edited`), except a cluster being created (`new`)."""
     wanted = {c.id for c in contributions}
+    changed = False
     for current in db.exec(select(Contribution).where(Contribution.cluster_id == cluster.id)):
         if current.id not in wanted:
             current.cluster_id = None
             db.add(current)
+            changed = True
     for position, contribution in enumerate(contributions):
+        if contribution.cluster_id != cluster.id:
+            changed = True
+            if contribution.cluster_id is not None:
+                mark_edited(db, db.get(Cluster, contribution.cluster_id))
         contribution.cluster_id = cluster.id
         contribution.position = position
         db.add(contribution)
+    if changed and not new:
+        mark_edited(db, cluster)
 
 
 def create_cluster(
@@ -136,7 +163,7 @@ def create_cluster(
         cluster.accepted_at = utcnow()
     db.add(cluster)
     db.flush()
-    _set_members(db, cluster, contributions)
+    _set_members(db, cluster, contributions, new=True)
     record_event(db, session, "cluster_changed", cluster_id=cluster.id, challenge_id=challenge.id)
     db.flush()
     return cluster
@@ -154,7 +181,10 @@ def update_cluster(db: Session, actor: Actor, cluster_id: int, data: ClusterUpda
         require_phase(session, EDIT_PHASES, "Moving contributions between clusters")
     cluster = get_cluster(db, session, cluster_id)
     if data.title is not None:
-        cluster.title = clean_title(data.title, label="The cluster title")
+        title = clean_title(data.title, label="The cluster title")
+        if title != cluster.title:
+            mark_edited(db, cluster)
+        cluster.title = title
     if data.description is not None:
         cluster.description = clean_description(data.description)
     if data.category is not None:
@@ -200,6 +230,8 @@ def move_contribution(
     if contribution is None or contribution.session_id != session.id:
         raise NotFound(f"This session has no contribution {contribution_id}.")
     if cluster_id is None:
+        if contribution.cluster_id is not None:
+            mark_edited(db, db.get(Cluster, contribution.cluster_id))
         contribution.cluster_id = None
         db.add(contribution)
     else:

@@ -16,16 +16,17 @@ from app.clustering import service
 from app.clustering.categories import certainty
 from app.clustering.models import Cluster
 from app.config import get_settings
+from app.i18n import N_, gettext
 from app.sessions import service as sessions_service
 from app.sessions.auth import Actor
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 
 GRANULARITY_STEPS = [
-    (-1.0, "Much fewer, larger clusters"),
-    (-0.5, "Fewer, larger clusters"),
-    (0.0, "Automatic"),
-    (0.5, "More, smaller clusters"),
-    (1.0, "Many more, smaller clusters"),
+    (-1.0, N_("Much fewer, larger clusters")),
+    (-0.5, N_("Fewer, larger clusters")),
+    (0.0, N_("Automatic")),
+    (0.5, N_("More, smaller clusters")),
+    (1.0, N_("Many more, smaller clusters")),
 ]
 
 
@@ -160,5 +161,5 @@ def board_context(
         "where": None,
         "focus_note": None,
         "focus_toolbar": False,
-        "granularity_steps": GRANULARITY_STEPS,
+        "granularity_steps": [(value, gettext(label)) for value, label in GRANULARITY_STEPS],
     }

@@ -62,7 +62,7 @@ class ArchiveCluster(_Item):
     description: str = ""
     category: str = ""
     position: DbInt = 0
-    origin: Literal["manual", "suggested"] = "manual"
+    origin: Literal["manual", "suggested", "edited"] = "manual"
     suggested_title: str | None = None
     suggested_contribution_ids: list[DbId] | None = None
     accepted_at: datetime | None = None

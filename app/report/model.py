@@ -383,15 +383,12 @@ def level_note(row: MatrixRow) -> str | None:
     )
 
 
-def _is_edited(cluster: Cluster, member_ids: list[int]) -> bool | None:
-    if cluster.origin != "suggested":
+def _is_edited(cluster: Cluster) -> bool | None:
+    """Whether a cluster accepted from the assistant was rebuilt since (the rule:
+    `app.clustering.service.mark_edited`); None for a cluster made by hand."""
+    if cluster.origin == "manual":
         return None
-    if cluster.suggested_title is not None and cluster.title != cluster.suggested_title:
-        return True
-    return bool(
-        cluster.suggested_contribution_ids is not None
-        and sorted(cluster.suggested_contribution_ids) != sorted(member_ids)
-    )
+    return cluster.origin == "edited"
 
 
 def _contribution_items(
@@ -498,7 +495,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
                 contributions=_nest_duplicates(members),
                 contribution_count=len(members),
                 origin=cluster.origin,
-                edited=_is_edited(cluster, [m.id for m in members]),
+                edited=_is_edited(cluster),
                 suggested_title=cluster.suggested_title,
                 suggested_contribution_ids=cluster.suggested_contribution_ids,
                 accepted_at=cluster.accepted_at,
@@ -533,7 +530,7 @@ def build_report(db: Session, session: WorkshopSession) -> Report:
         )
 
     all_recs = [r for s in sections for r in s.recommendations]
-    suggested = [r for r in all_recs if r.origin == "suggested"]
+    suggested = [r for r in all_recs if r.origin in ("suggested", "edited")]
     provenance = Provenance(
         clusters=len(all_recs),
         manual=len(all_recs) - len(suggested),

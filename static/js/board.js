@@ -1,6 +1,13 @@
 /*
  * Clustering board: select a note and move it with the keyboard, or drag it (SortableJS).
  *
+ *   the canvas                               -> --board-height / --workspace-height on <html>:
+ *                                               the row of columns fills the first screen
+ *   [data-board-overview] (button)           -> overview on/off (html[data-board-view]), kept
+ *                                               in localStorage
+ *   #board-map a[data-drop-cluster]          -> brings its column into view; while a note is
+ *                                               dragged, a drop target for that column
+ *
  *   [data-note] (button.note, aria-pressed)  -> select / deselect; Escape clears; M jumps
  *                                               from the selected note to "Move to"
  *   #move-contribution (select)              -> kept in step with the selected note
@@ -15,6 +22,8 @@
   "use strict";
 
   var selectedId = null;
+  var VIEW_KEY = "policylab.boardView";
+  var dragging = null; // {x, y} of the pointer while a note is dragged
 
   function message(key, values) {
     return window.PolicyLab.message(key, values);
@@ -24,14 +33,21 @@
     if (window.PolicyLab && window.PolicyLab.toast) window.PolicyLab.toast(text, level || "error");
   }
 
+  var statusTimer = null;
+
   function announce(text) {
     var region = document.getElementById("board-status");
     if (!region || !text) return;
     // Clear first so the same sentence twice in a row is still spoken.
     region.textContent = "";
+    window.clearTimeout(statusTimer);
     window.setTimeout(function () {
       region.textContent = text;
     }, 60);
+    // The line floats over the board: it goes once read (it was spoken already).
+    statusTimer = window.setTimeout(function () {
+      region.textContent = "";
+    }, 12000);
   }
 
   function noteText(note) {
@@ -173,17 +189,31 @@
 
   function onDrop(evt) {
     var board = document.getElementById("board");
+    var over = mapTargetAt(dragging);
+    endDragging();
     if (!board) return;
+    if (over) {
+      // Dropped on a column's name in the map: the note goes to the end of that column.
+      revert(evt);
+      var fromId = evt.from.getAttribute("data-cluster-id");
+      var toId = over.getAttribute("data-drop-cluster");
+      if (fromId !== toId) sendMove(board, evt, evt.item.getAttribute("data-id"), toId, "");
+      return;
+    }
     var toInbox = evt.to.getAttribute("data-cluster-id") === "";
     if (evt.from === evt.to && (evt.oldIndex === evt.newIndex || toInbox)) {
       // The inbox keeps arrival order: reordering it changes nothing.
       if (evt.oldIndex !== evt.newIndex) revert(evt);
       return;
     }
+    sendMove(board, evt, evt.item.getAttribute("data-id"), evt.to.getAttribute("data-cluster-id"), String(evt.newIndex));
+  }
+
+  function sendMove(board, evt, contributionId, clusterId, position) {
     var body = new FormData();
-    body.append("contribution_id", evt.item.getAttribute("data-id"));
-    body.append("cluster_id", evt.to.getAttribute("data-cluster-id"));
-    body.append("position", String(evt.newIndex));
+    body.append("contribution_id", contributionId);
+    body.append("cluster_id", clusterId);
+    body.append("position", position);
     fetch(board.getAttribute("data-drop-url"), {
       method: "POST",
       body: body,
@@ -225,12 +255,144 @@
         fallbackTolerance: 5,
         delayOnTouchOnly: true,
         delay: 180,
+        onStart: startDragging,
         onEnd: onDrop,
       });
     });
   }
 
+  /* ------------------------------------------ the map: drop targets for every column */
+
+  function pointerAt(evt) {
+    var point = evt.touches && evt.touches[0] ? evt.touches[0] : evt;
+    if (dragging && typeof point.clientX === "number") {
+      dragging.x = point.clientX;
+      dragging.y = point.clientY;
+      markMapTarget();
+    }
+  }
+
+  function mapTargetAt(point) {
+    if (!point || point.x === null) return null;
+    var el = document.elementFromPoint(point.x, point.y);
+    return el && el.closest ? el.closest("#board-map [data-drop-cluster]") : null;
+  }
+
+  function markMapTarget() {
+    var over = mapTargetAt(dragging);
+    document.querySelectorAll("#board-map [data-drop-cluster]").forEach(function (link) {
+      link.classList.toggle("board-map__link--over", link === over);
+    });
+  }
+
+  function startDragging() {
+    dragging = { x: null, y: null };
+    var board = document.getElementById("board");
+    if (board) board.classList.add("board-area--dragging");
+  }
+
+  function endDragging() {
+    dragging = null;
+    var board = document.getElementById("board");
+    if (board) board.classList.remove("board-area--dragging");
+    document.querySelectorAll(".board-map__link--over").forEach(function (link) {
+      link.classList.remove("board-map__link--over");
+    });
+  }
+
+  ["pointermove", "mousemove", "touchmove"].forEach(function (name) {
+    document.addEventListener(name, pointerAt, { passive: true });
+  });
+
+  // A name in the map brings its column into view (without moving the page up or down).
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("#board-map a[href^='#column-']");
+    if (!link) return;
+    var column = document.getElementById(link.getAttribute("href").slice(1));
+    if (!column) return;
+    evt.preventDefault();
+    // At once, not smoothly: a live redraw arriving meanwhile would stop a smooth scroll.
+    column.scrollIntoView({ block: "nearest", inline: "start" });
+    column.classList.remove("board__column--reached");
+    void column.offsetWidth; // restart the animation
+    column.classList.add("board__column--reached");
+    var heading = column.querySelector(".board__column-title");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  });
+
+  /* ------------------------------------------------ the canvas: size and overview */
+
+  // The row of columns takes what is left of the first screen (never less than 20rem),
+  // the side panel as much as the whole board area.
+  function sizeCanvas() {
+    var canvas = document.querySelector("[data-board-canvas]");
+    var root = document.documentElement;
+    if (!canvas) return;
+    var top = canvas.getBoundingClientRect().top + window.scrollY;
+    var height = Math.max(320, Math.floor(window.innerHeight - top - 12));
+    root.style.setProperty("--board-height", height + "px");
+    var workspace = document.getElementById("workspace");
+    if (workspace) {
+      var wtop = workspace.getBoundingClientRect().top + window.scrollY;
+      root.style.setProperty("--workspace-height", Math.max(320, Math.floor(window.innerHeight - wtop - 12)) + "px");
+    }
+  }
+
+  function storedView() {
+    try {
+      return window.localStorage.getItem(VIEW_KEY) || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function setView(view) {
+    var root = document.documentElement;
+    if (view === "overview") root.setAttribute("data-board-view", "overview");
+    else root.removeAttribute("data-board-view");
+    document.querySelectorAll("[data-board-overview]").forEach(function (button) {
+      button.hidden = false;
+      button.setAttribute("aria-pressed", String(view === "overview"));
+    });
+    try {
+      window.localStorage.setItem(VIEW_KEY, view);
+    } catch (e) {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-board-overview]");
+    if (!button) return;
+    setView(button.getAttribute("aria-pressed") === "true" ? "" : "overview");
+    sizeCanvas();
+  });
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(sizeCanvas, 100);
+  });
+
+  // Opening or closing the assistant changes the space above nothing, but the page may
+  // have scrolled: size again.
+  document.addEventListener(
+    "toggle",
+    function (evt) {
+      if (evt.target.matches && evt.target.matches("[data-side-panel]")) sizeCanvas();
+    },
+    true
+  );
+
   function init(root) {
+    if (root === document || root === document.body) {
+      if (document.querySelector("[data-board-overview]")) setView(storedView());
+    }
+    // Anything redrawn (a proposal in the panel, a notice) may move the board: size again.
+    sizeCanvas();
     initSortable(root);
     if (root.querySelectorAll) root.querySelectorAll("input[data-valuetext]").forEach(speakRange);
     applySelection();

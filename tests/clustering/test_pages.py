@@ -305,7 +305,7 @@ def test_keyboard_move_into_a_cluster_and_back(client: TestClient, db: Session) 
     cluster = w.cluster(0, "Compute", "Ecosystem structure", [])
     plain = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[0], "cluster_id": cluster["id"], "focus": "toolbar"},
+        data={"contribution_id": ids[0], "cluster_id": cluster["id"], "then_focus": "toolbar"},
         follow_redirects=False,
     )
     assert plain.status_code == 303 and plain.headers["location"].endswith(
@@ -314,7 +314,7 @@ def test_keyboard_move_into_a_cluster_and_back(client: TestClient, db: Session) 
     assert note(db, ids[0]).cluster_id == cluster["id"]
     back = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[0], "cluster_id": "", "focus": "note"},
+        data={"contribution_id": ids[0], "cluster_id": "", "then_focus": "note"},
         headers=HX,
     )
     assert back.status_code == 200
@@ -324,6 +324,64 @@ def test_keyboard_move_into_a_cluster_and_back(client: TestClient, db: Session) 
     assert note(db, ids[0]).cluster_id is None
     nothing = client.post(page(w, "/clustering/move"), data={"cluster_id": cluster["id"]})
     assert nothing.status_code == 422 and "Select a contribution" in nothing.text
+
+
+def test_the_move_panel_brings_the_focus_back_and_names_no_field_focus(
+    client: TestClient, db: Session
+) -> None:
+    """A form control named `focus` would hide the form's focus() (a console error in the
+    browser); the panel asks for the focus back with `then_focus`."""
+    w, ids = brainstormed(client)
+    cluster = w.cluster(0, "Compute", "Ecosystem structure", [])
+    board = client.get(page(w, "/clustering"))
+    assert 'name="focus"' not in board.text.split('id="where-result"')[0]
+    assert 'name="then_focus" value="toolbar"' in board.text
+    moved = client.post(
+        page(w, "/clustering/move"),
+        data={"contribution_id": ids[0], "cluster_id": cluster["id"], "then_focus": "toolbar"},
+        headers=HX,
+    )
+    assert (
+        'id="move-contribution" name="contribution_id" aria-describedby="move-panel-hint" data-focus-after-swap'
+        in moved.text
+    )
+    assert f'data-contribution-id="{ids[0]}" data-focus-after-swap' not in moved.text
+
+
+def test_a_rebuilt_suggestion_is_shown_as_edited(client: TestClient, db: Session) -> None:
+    w, ids = brainstormed(client)
+    accepted = client.post(
+        f"/api/v1/sessions/{w.code}/clusters/accept",
+        json={
+            "challenge_id": w.challenges[0]["id"],
+            "suggestions": [
+                {"title": "Compute", "contribution_ids": ids[:2]},
+                {"title": "Pay creators", "contribution_ids": ids[2:4]},
+            ],
+        },
+        headers=w.f,
+    )
+    assert accepted.status_code == 201, accepted.text
+    compute, pay = accepted.json()
+    board = client.get(page(w, "/clustering"))
+    assert board.text.count("Suggested by the assistant") == 2
+    client.post(
+        page(w, "/clustering/move"),
+        data={"contribution_id": ids[4], "cluster_id": pay["id"]},
+        headers=HX,
+    )
+    board = client.get(page(w, "/clustering"))
+    assert board.text.count("Suggested by the assistant") == 1
+    assert board.text.count("Suggested, then edited") == 1
+    column = board.text.split(f'id="column-{pay["id"]}"')[1].split("</section>")[0]
+    assert "Suggested, then edited" in column
+    api = client.get(f"/api/v1/sessions/{w.code}/clusters", headers=w.f).json()
+    assert {c["id"]: c["origin"] for c in api} == {compute["id"]: "suggested", pay["id"]: "edited"}
+    data = client.get(
+        f"/api/v1/sessions/{w.code}/report", params={"format": "json"}, headers=w.f
+    ).json()
+    exported = {c["id"]: (c["origin"], c["edited"]) for c in data["clusters"]}
+    assert exported == {compute["id"]: ("suggested", False), pay["id"]: ("edited", True)}
 
 
 def test_drop_endpoint_moves_at_a_position_and_returns_the_columns(
@@ -612,7 +670,7 @@ def test_where_does_it_go_names_the_closest_cluster(client: TestClient, db: Sess
     assert note(db, ids[-1]).cluster_id is None  # asking moves nothing
     moved = client.post(
         page(w, "/clustering/move"),
-        data={"contribution_id": ids[-1], "cluster_id": compute["id"], "focus": "note"},
+        data={"contribution_id": ids[-1], "cluster_id": compute["id"], "then_focus": "note"},
         headers=HX,
     )
     assert moved.status_code == 200 and note(db, ids[-1]).cluster_id == compute["id"]

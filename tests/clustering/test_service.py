@@ -188,3 +188,96 @@ def test_a_duplicate_points_at_the_root_of_a_chain(
     assert service_db.get(Contribution, ids[4]).duplicate_of_id == ids[3]  # type: ignore[union-attr]
     with pytest.raises(InvalidInput):
         service.merge_duplicates(service_db, actor, [ids[5]])
+
+
+def accept(db: Session, actor: Actor, challenge: int, title: str, ids: list[int]) -> Cluster:
+    [cluster] = service.accept_suggestions(
+        db,
+        actor,
+        challenge,
+        [SuggestionChoice(title=title, contribution_ids=ids, suggested_title="kw " + title)],
+    ).clusters
+    return cluster
+
+
+def test_a_suggested_cluster_the_facilitator_rebuilds_becomes_edited(
+    service_db: Session, board: tuple[Actor, list[int], list[int]]
+) -> None:
+    """Renamed, or a contribution moved in or out after accepting: `edited`, for good.
+    Naming it in the preview, re-describing, re-filing and reordering are not edits."""
+    actor, ids, _ = board
+    challenge = service_db.get(Contribution, ids[0]).challenge_id  # type: ignore[union-attr]
+    db = service_db
+
+    def origin(cluster: Cluster) -> str:
+        db.refresh(cluster)
+        return cluster.origin
+
+    # Named in the preview (title ≠ the assistant's keywords): still the assistant's cluster.
+    kept = accept(db, actor, challenge, "Kept", [ids[0], ids[1]])
+    assert origin(kept) == "suggested"
+    service.update_cluster(
+        db,
+        actor,
+        kept.id,
+        ClusterUpdate(description="Why", category="Ecosystem structure"),  # type: ignore[arg-type]
+    )
+    service.update_cluster(db, actor, kept.id, ClusterUpdate(title="Kept"))  # type: ignore[arg-type]
+    service.move_contribution(db, actor, ids[1], kept.id, 0)  # type: ignore[arg-type]  # reorder
+    assert origin(kept) == "suggested"
+
+    renamed = accept(db, actor, challenge, "Renamed", [ids[2]])
+    service.update_cluster(db, actor, renamed.id, ClusterUpdate(title="Renamed again"))  # type: ignore[arg-type]
+    assert origin(renamed) == "edited"
+    service.update_cluster(db, actor, renamed.id, ClusterUpdate(title="Renamed"))  # type: ignore[arg-type]
+    assert origin(renamed) == "edited"  # for good: named back is still rebuilt
+
+    # Moving a note out of one suggested cluster into another edits both.
+    giver = accept(db, actor, challenge, "Giver", [ids[3], ids[4]])
+    taker = accept(db, actor, challenge, "Taker", [ids[5]])
+    service.move_contribution(db, actor, ids[4], taker.id)  # type: ignore[arg-type]
+    assert (origin(giver), origin(taker)) == ("edited", "edited")
+    # Out to the unclustered pile, or a new member list through the API, edits too.
+    kept_too = kept
+    service.move_contribution(db, actor, ids[0], None)
+    assert origin(kept_too) == "edited"
+
+    manual = service.create_cluster(
+        db, actor, ClusterCreate(challenge_id=challenge, title="Hand-made", contribution_ids=[])
+    )
+    service.move_contribution(db, actor, ids[0], manual.id)  # type: ignore[arg-type]
+    service.update_cluster(db, actor, manual.id, ClusterUpdate(title="Hand-made 2"))  # type: ignore[arg-type]
+    assert origin(manual) == "manual"
+
+
+def test_merging_into_or_taking_from_a_suggested_cluster_edits_it(
+    service_db: Session, board: tuple[Actor, list[int], list[int]]
+) -> None:
+    actor, ids, _ = board
+    challenge = service_db.get(Contribution, ids[0]).challenge_id  # type: ignore[union-attr]
+    db = service_db
+    target = accept(db, actor, challenge, "Target", [ids[0]])
+    source = accept(db, actor, challenge, "Source", [ids[1]])
+    service.merge_clusters(db, actor, source.id, target.id)  # type: ignore[arg-type]
+    db.refresh(target)
+    assert target.origin == "edited"
+
+    refilled = accept(db, actor, challenge, "Refilled", [ids[2], ids[3]])
+    service.update_cluster(db, actor, refilled.id, ClusterUpdate(contribution_ids=[ids[3], ids[2]]))  # type: ignore[arg-type]
+    db.refresh(refilled)
+    assert refilled.origin == "suggested"  # the same contributions, another order
+    service.update_cluster(db, actor, refilled.id, ClusterUpdate(contribution_ids=[ids[2]]))  # type: ignore[arg-type]
+    db.refresh(refilled)
+    assert refilled.origin == "edited"
+
+    # A later suggestion accepted with consent takes a contribution from an accepted one.
+    plain = accept(db, actor, challenge, "Plain", [ids[4]])
+    service.accept_suggestions(
+        db,
+        actor,
+        challenge,
+        [SuggestionChoice(title="Greedy", contribution_ids=[ids[4], ids[5]])],
+        take_from_clusters=True,
+    )
+    db.refresh(plain)
+    assert plain.origin == "edited"

@@ -117,7 +117,7 @@ def test_json_has_everything_with_ids(client: TestClient) -> None:
         "local_regional",
     )
     assert sorted(hubs["contribution_ids"]) == sorted([s.notes["hubs"], s.notes["hubs2"]])
-    assert clusters[s.clusters["pay"]]["origin"] == "suggested"
+    assert clusters[s.clusters["pay"]]["origin"] == "edited"  # renamed after accepting
     assert clusters[s.clusters["pay"]]["edited"] is True
     assert len(data["ratings"]) == 11 and len(data["contributions"]) == 7
     assert data["participation"]["participants"] == 4
