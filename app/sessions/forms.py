@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from app.config import get_settings
-from app.i18n import current_language
+from app.i18n import current_language, gettext
 from app.sessions.labs import LabTemplate
 from app.sessions.models import (
     ChallengeIn,
@@ -72,9 +72,11 @@ class NewSessionForm:
     def from_lab(cls, lab: LabTemplate) -> "NewSessionForm":
         """The form filled in from a built-in lab template."""
         return cls(
-            title=lab.title,
+            title=gettext(lab.title),
             challenges=[
-                ChallengeBlock(c.title, c.description, "\n".join(lab.questions_now()))
+                ChallengeBlock(
+                    gettext(c.title), gettext(c.description), "\n".join(lab.questions_now())
+                )
                 for c in lab.challenges
             ],
             categories="\n".join(lab.categories_now()),
