@@ -24,11 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.db import open_session
-from app.i18n import gettext
+from app.i18n import N_, gettext
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_RANGE = (
+OUT_OF_RANGE = N_(
     "A value in this request is out of range or contains a character that is not allowed."
 )
 
@@ -270,7 +270,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             str(exc).splitlines()[0],
         )
-        return error_response(request, 422, OUT_OF_RANGE)
+        return error_response(request, 422, gettext(OUT_OF_RANGE))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

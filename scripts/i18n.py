@@ -153,6 +153,24 @@ def update() -> None:
             "-w",
             "100",
         )
+        _drop_broken_guesses(code)
+
+
+def _drop_broken_guesses(code: str) -> None:
+    """Empty the fuzzy guesses `pybabel update` made from a similar message when their
+    placeholders do not fit the new one (they would not compile): the entry is simply
+    untranslated again."""
+    path = po_path(code)
+    catalog = read_po(path.open("rb"), locale=code)
+    broken = [message for message, errors in catalog.check() if errors and message.fuzzy]
+    if not broken:
+        return
+    for message in broken:
+        message.string = ("",) * len(message.string) if message.pluralizable else ""
+        message.flags.discard("fuzzy")
+        message.previous_id = []
+    with path.open("wb") as out:
+        write_po(out, catalog, width=100, include_previous=True)
 
 
 def compile_check() -> list[str]:

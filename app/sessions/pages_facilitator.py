@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.db import DbDep
 from app.errors import AppError, on_refusal
-from app.i18n import use_language
+from app.i18n import _, use_language
 from app.models_base import PathId
 from app.sessions import service
 from app.sessions.auth import FacilitatorPageDep, reload_actor
@@ -21,7 +21,7 @@ from app.sessions.views import (
     dashboard_context,
     projector_context,
 )
-from app.vocabulary import PHASES
+from app.vocabulary import PHASES, phase_name
 from app.web import FormDep, form_flag, form_text, is_htmx, render, see_other, toast
 
 router = APIRouter(include_in_schema=False)
@@ -87,12 +87,11 @@ def change_phase(request: Request, db: DbDep, actor: FacilitatorPageDep, form: F
     if not is_htmx(request):
         return RedirectResponse(dashboard_url(session.code), status_code=303)
     context = dashboard_context(request, db, session)
-    label = str(target).capitalize()
     return render(
         request,
         "facilitator/_dash_phase.html",
         context,
-        headers=toast(f"The session is now in the {label} phase."),
+        headers=toast(_("The session is now in the %(phase)s phase.", phase=phase_name(target))),
     )
 
 
@@ -129,7 +128,7 @@ def update_settings(
     context = dashboard_context(request, db, session, settings_saved=True)
     context["oob_title"] = True
     return render(
-        request, "facilitator/_dash_settings.html", context, headers=toast("Settings saved.")
+        request, "facilitator/_dash_settings.html", context, headers=toast(_("Settings saved."))
     )
 
 
@@ -198,7 +197,7 @@ def brainstorm_edit(
         request,
         "facilitator/_board_contribution.html",
         context,
-        headers=toast("Contribution updated."),
+        headers=toast(_("Contribution updated.")),
     )
 
 
@@ -220,7 +219,7 @@ def brainstorm_remove(
         "facilitator/brainstorm.html",
         context,
         block="board",
-        headers=toast("Contribution removed."),
+        headers=toast(_("Contribution removed.")),
     )
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from app.clustering.views import clusters_context
 from app.config import get_settings
+from app.i18n import N_, _
 from app.matrix import service as matrix_service
 from app.matrix.views import ScoreCard, projector_matrix_context, results_context, scoring_context
 from app.sessions import service
@@ -25,7 +26,7 @@ from app.sessions.forms import SettingsForm
 from app.sessions.links import join_url
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
-from app.vocabulary import PHASES
+from app.vocabulary import PHASES, Translated
 
 PROJECTOR_WALL_SIZE = 12
 
@@ -33,7 +34,7 @@ PROJECTOR_WALL_SIZE = 12
 def join_context(request: Request, session: WorkshopSession) -> dict[str, Any]:
     """Join code, link and QR code: nothing secret, nothing user-made but the URL."""
     url = join_url(request, session.code)
-    return {"join_url": url, "qr": qr_svg(url, f"QR code to join: {url}")}
+    return {"join_url": url, "qr": qr_svg(url, _("QR code to join: %(url)s", url=url))}
 
 
 def phase_context(session: WorkshopSession) -> dict[str, Any]:
@@ -85,13 +86,16 @@ def dash_counts_context(db: Session, session: WorkshopSession) -> dict[str, Any]
     return {"session": session, "counts": counts, "activity": rows}
 
 
-PHASE_HELP = {
-    "setup": "Participants who join see a waiting screen with the challenges.",
-    "brainstorm": "Participants write down gaps and missing interventions, per challenge.",
-    "clustering": "Participants watch the clusters form while you group the contributions.",
-    "scoring": "Participants score every cluster on relevance and policy level.",
-    "report": "Participants see the ranked results; export the report.",
-}
+# What participants see in each phase, for the facilitator (translated when read).
+PHASE_HELP: Translated[str] = Translated(
+    {
+        "setup": N_("Participants who join see a waiting screen with the challenges."),
+        "brainstorm": N_("Participants write down gaps and missing interventions, per challenge."),
+        "clustering": N_("Participants watch the clusters form while you group the contributions."),
+        "scoring": N_("Participants score every cluster on relevance and policy level."),
+        "report": N_("Participants see the ranked results; export the report."),
+    }
+)
 
 
 def dashboard_context(
