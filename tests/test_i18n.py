@@ -223,6 +223,33 @@ def test_plural_forms_come_from_each_languages_rules() -> None:
     assert portuguese.ngettext("%(num)s vote", "%(num)s votes", 1) == "%(num)s voto"
 
 
+def test_the_browser_gets_every_plural_form_of_a_count_by_cldr_category() -> None:
+    """A count in a script's message (the character counter) in the form the language uses
+    for it: Polish one / few / many, picked in the browser by Intl.PluralRules."""
+    header = script.po_path("pl").read_text(encoding="utf-8").split("\n\n", 1)[0]
+    entry = (
+        'msgid "{count} character left"\nmsgid_plural "{count} characters left"\n'
+        'msgstr[0] "Został {count} znak"\nmsgstr[1] "Zostały {count} znaki"\n'
+        'msgstr[2] "Zostało {count} znaków"\n'
+    )
+    polish = i18n.compile_po(f"{header}\n\n{entry}".encode(), "pl")
+    i18n.register_language("qpl", polish, name="Polski (test)", format_locale="pl")
+    try:
+        with i18n.use_language("qpl"):
+            config = client_config()
+    finally:
+        i18n.unregister_language("qpl")
+    assert config["pluralLocale"] == "pl"
+    forms = config["plurals"]["charactersLeft"]
+    assert forms["one"] == "Został {count} znak"
+    assert forms["few"] == "Zostały {count} znaki"
+    assert forms["many"] == "Zostało {count} znaków"
+    # The plain message (no Intl in the browser) is one of the forms, never a blank.
+    assert config["messages"]["charactersLeft"] in forms.values()
+    with i18n.use_language("pt"):
+        assert client_config()["pluralLocale"] == "pt-PT"  # zero takes the plural in Portugal
+
+
 def test_names_sort_with_accents_next_to_their_letters() -> None:
     names = ["Zagreb", "Évora", "emilia", "Aarhus", "Ålesund", "éclair", "Eindhoven"]
     assert i18n.sorted_by_name(names) == [
@@ -464,6 +491,8 @@ class VisibleText(HTMLParser):
             config = json.loads(data)
             for key in ("phaseLabels", "phaseNames", "levelLabels", "messages"):
                 self.pieces.extend(config[key].values())
+            for forms in config["plurals"].values():
+                self.pieces.extend(forms.values())
         elif not self._skip and data.strip():
             self.pieces.append(data)
 
