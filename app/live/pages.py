@@ -394,6 +394,7 @@ TIMER_MESSAGES = {
     "extend": N_("Time added."),
     "reset": N_("Timer reset."),
 }
+TIMER_CHANGED = N_("Timer changed.")
 
 
 def time_hint() -> str:
@@ -460,5 +461,5 @@ def timer_control(
         request,
         "live/_timer_card.html",
         context,
-        headers=toast(_(TIMER_MESSAGES.get(action, N_("Timer changed.")))),
+        headers=toast(_(TIMER_MESSAGES.get(action, TIMER_CHANGED))),
     )
