@@ -344,6 +344,9 @@ def test_api_refusals_come_in_the_requests_language(client: TestClient) -> None:
         headers={"Accept-Language": "de"},
     )
     assert long.json()["detail"] == "Titel: zu lang, 201 Zeichen; höchstens 200 sind erlaubt."
+    # pydantic's own complaints, in the common cases.
+    missing = client.post("/api/v1/sessions", json={"challenges": []}, headers=french)
+    assert missing.json()["detail"] == "title\u00a0: une valeur est requise"
     # Refused before any route, by the security middleware: the same language.
     nul = client.get("/api/v1/sessions/%00", headers=french)
     assert nul.status_code == 400 and nul.json()["detail"] == "L’adresse contient un caractère NUL."
