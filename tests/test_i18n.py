@@ -391,6 +391,38 @@ def test_a_session_stores_the_defaults_in_its_language_and_keeps_them(
     assert changed.json()["categories"][0] == "KI- und Branchenakteure"
 
 
+def test_a_lab_template_is_written_into_a_session_in_its_language() -> None:
+    from app.sessions.labs import AI_CCI
+
+    german = AI_CCI.to_create("de")
+    assert german.title == "KI in der Kultur- und Kreativwirtschaft"
+    assert german.challenges[1].title == "Kompetenzen für KI"
+    assert german.language == "de"
+    assert AI_CCI.to_create("en").title == "AI in the cultural and creative industries"
+
+
+def test_the_clustering_assistant_knows_the_default_categories_in_any_language() -> None:
+    """A session stores the defaults in its own language: the assistant still gives them
+    their lexicon and built-in descriptions."""
+    from app.clustering.categories import (
+        FRAMEWORK,
+        PLAYERS,
+        category_descriptions,
+        default_category,
+        suggest_category,
+    )
+
+    assert default_category("Φορείς της ΤΝ και του τομέα") == PLAYERS
+    assert default_category("zentrale rahmenbedingungen") == FRAMEWORK
+    assert default_category("Our own category") is None
+    greek = category_descriptions(["Φορείς της ΤΝ και του τομέα", "Δικό μας"])
+    assert len(greek[0]) > 1 and greek[1] == ("Δικό μας",)
+    with i18n.use_language("de"):
+        german = [i18n.gettext(name) for name in ("AI and sector players", FRAMEWORK)]
+    texts = ["Grants and tax incentives for funding", "Copyright regulation and remuneration"]
+    assert suggest_category(texts, german) == german[1]
+
+
 def test_the_projector_speaks_the_sessions_language_whatever_the_browser(
     client: TestClient,
 ) -> None:
