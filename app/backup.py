@@ -5,6 +5,8 @@ from pathlib import Path
 
 from sqlalchemy import URL, make_url
 
+from app.i18n import _
+
 
 class BackupRefused(Exception):
     """Nothing was written; the message says why and what to do instead."""
@@ -16,7 +18,7 @@ def sqlite_path(database_url: str) -> Path | None:
     if url.get_backend_name() != "sqlite":
         return None
     if not url.database or url.database == ":memory:":
-        raise BackupRefused("An in-memory SQLite database cannot be backed up.")
+        raise BackupRefused(_("An in-memory SQLite database cannot be backed up."))
     return Path(url.database)
 
 
@@ -25,9 +27,9 @@ def backup_sqlite(source: Path, target: Path) -> dict[str, int]:
     taken while other processes go on writing (they wait at most for the copy's read of each
     page; with WAL they do not wait at all). Checks the copy; returns its row counts."""
     if not source.exists():
-        raise BackupRefused(f"There is no database at {source}.")
+        raise BackupRefused(_("There is no database at %(path)s.", path=source))
     if target.exists():
-        raise BackupRefused(f"{target} exists already; choose a new file name.")
+        raise BackupRefused(_("%(path)s exists already; choose a new file name.", path=target))
     target.parent.mkdir(parents=True, exist_ok=True)
     live = sqlite3.connect(source, timeout=30)
     copy = sqlite3.connect(target)
@@ -36,7 +38,7 @@ def backup_sqlite(source: Path, target: Path) -> dict[str, int]:
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         status = copy.execute("PRAGMA integrity_check").fetchone()[0]
         if status != "ok":
-            raise BackupRefused(f"The copy failed its integrity check: {status}")
+            raise BackupRefused(_("The copy failed its integrity check: %(status)s", status=status))
         tables = [
             row[0]
             for row in copy.execute(

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import make_engine, migrate, open_session
 from app.errors import AppError
-from app.i18n import EU_LANGUAGES, _, negotiate, use_language
+from app.i18n import EU_LANGUAGES, _, format_integer, negotiate, ngettext, use_language
 from app.network import Reachability, phone_link
 from app.serving import uvicorn_options
 
@@ -136,7 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Upgrade the database schema."""
     _engine().dispose()
-    print("Database is up to date.")
+    print(_("Database is up to date."))
     return 0
 
 
@@ -154,7 +154,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(exported.content)
     else:
         Path(args.output).write_bytes(exported.content)
-        print(f"Wrote {args.output} ({len(exported.content):,} bytes).", file=sys.stderr)
+        size = len(exported.content)
+        print(
+            ngettext(
+                "Wrote %(file)s (%(size)s byte).",
+                "Wrote %(file)s (%(size)s bytes).",
+                size,
+                file=args.output,
+                size=format_integer(size),
+            ),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -165,7 +175,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        print(f"Cannot read {args.file}: {exc}", file=sys.stderr)
+        print(_("Cannot read %(file)s: %(problem)s", file=args.file, problem=exc), file=sys.stderr)
         return 2
     from app.errors import AppError
 
@@ -176,13 +186,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             db.commit()
             code, token = created.session.code, created.facilitator_token
     except AppError as exc:
-        print(f"Not imported: {exc.message}", file=sys.stderr)
+        print(_("Not imported: %(problem)s", problem=exc.message), file=sys.stderr)
         return 2
     finally:
         engine.dispose()
     base = get_settings().base_url or "http://localhost:8000"
-    print(f"Imported as session {code}.")
-    print(f"Facilitator link (keep it secret): {base}/f/{code}?key={token}")
+    print(_("Imported as session %(code)s.", code=code))
+    print(_("Facilitator link (keep it secret): %(url)s", url=f"{base}/f/{code}?key={token}"))
     return 0
 
 
@@ -193,14 +203,21 @@ def cmd_purge(args: argparse.Namespace) -> int:
     days = args.days if args.days is not None else get_settings().session_retention_days
     if days is None:
         print(
-            "No retention period: set POLICYLAB_SESSION_RETENTION_DAYS or pass --days.",
+            _("No retention period: set POLICYLAB_SESSION_RETENTION_DAYS or pass --days."),
             file=sys.stderr,
         )
         return 2
     engine = _engine()
     codes = purge_once(engine, days)
     engine.dispose()
-    print(f"Deleted {len(codes)} finished or abandoned session(s) untouched for {days} days.")
+    print(
+        ngettext(
+            "Deleted %(num)s finished or abandoned session untouched for %(days)s days.",
+            "Deleted %(num)s finished or abandoned sessions untouched for %(days)s days.",
+            len(codes),
+            days=days,
+        )
+    )
     for code in codes:
         print(f"  {code}")
     return 0
@@ -215,29 +232,42 @@ def cmd_backup(args: argparse.Namespace) -> int:
         source = sqlite_path(url)
         if source is None:
             print(
-                "PostgreSQL is backed up with its own tool, while the server runs:",
+                _("PostgreSQL is backed up with its own tool, while the server runs:"),
                 file=sys.stderr,
             )
             print(pg_dump_command(url, args.file))
             return 2
         counts = backup_sqlite(source, Path(args.file))
     except BackupRefused as exc:
-        print(f"Not backed up: {exc}", file=sys.stderr)
+        print(_("Not backed up: %(problem)s", problem=exc), file=sys.stderr)
         return 2
     print(
-        f"Backed up {source} to {args.file}: "
-        + ", ".join(
-            f"{counts.get(t, 0)} {t}"
-            for t in ("sessions", "participants", "contributions", "ratings")
+        _(
+            "Backed up %(source)s to %(file)s: %(sessions)s, %(participants)s, "
+            "%(contributions)s, %(ratings)s.",
+            source=source,
+            file=args.file,
+            sessions=ngettext("%(num)s session", "%(num)s sessions", counts.get("sessions", 0)),
+            participants=ngettext(
+                "%(num)s participant", "%(num)s participants", counts.get("participants", 0)
+            ),
+            contributions=ngettext(
+                "%(num)s contribution", "%(num)s contributions", counts.get("contributions", 0)
+            ),
+            ratings=ngettext("%(num)s rating", "%(num)s ratings", counts.get("ratings", 0)),
         )
-        + "."
     )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    parser = argparse.ArgumentParser(prog="policylab", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="policylab",
+        description=_(
+            "The policylab command: serve, demo, migrate, export, import, purge, backup."
+        ),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def server_options(p: argparse.ArgumentParser) -> None:
@@ -246,51 +276,51 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=int, default=1)
         p.add_argument("--log-level", default="info")
 
-    serve = commands.add_parser("serve", help="run the web server")
+    serve = commands.add_parser("serve", help=_("run the web server"))
     server_options(serve)
     serve.set_defaults(func=cmd_serve)
 
-    demo = commands.add_parser("demo", help="create a demo session, print its links and serve")
+    demo = commands.add_parser("demo", help=_("create a demo session, print its links and serve"))
     server_options(demo)
-    demo.add_argument("--empty", action="store_true", help="no sample contributions")
+    demo.add_argument("--empty", action="store_true", help=_("no sample contributions"))
     demo.add_argument(
         "--lang",
         choices=EU_LANGUAGES,
-        help="the session's language (default: the terminal's, from LANGUAGE/LC_ALL/LANG)",
+        help=_("the session's language (default: the terminal's, from LANGUAGE/LC_ALL/LANG)"),
     )
     demo.set_defaults(func=cmd_demo)
 
-    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
+    commands.add_parser("migrate", help=_("upgrade the database schema")).set_defaults(
         func=cmd_migrate
     )
 
-    export = commands.add_parser("export", help="export a session's report")
+    export = commands.add_parser("export", help=_("export a session's report"))
     export.add_argument("code")
     export.add_argument(
         "--format", default="md", choices=["html", "md", "csv", "json", "pdf", "docx", "xlsx"]
     )
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("-o", "--output", help=_("file to write (default: standard output)"))
     export.add_argument(
-        "--lang", choices=EU_LANGUAGES, help="the report's language (default: the session's)"
+        "--lang", choices=EU_LANGUAGES, help=_("the report's language (default: the session's)")
     )
     export.set_defaults(func=cmd_export)
 
-    importer = commands.add_parser("import", help="create a session from a JSON export")
+    importer = commands.add_parser("import", help=_("create a session from a JSON export"))
     importer.add_argument("file")
     importer.set_defaults(func=cmd_import)
 
     purge = commands.add_parser(
-        "purge", help="delete finished and abandoned sessions past the retention period"
+        "purge", help=_("delete finished and abandoned sessions past the retention period")
     )
     purge.add_argument(
-        "--days", type=int, help="retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)"
+        "--days", type=int, help=_("retention in days (default: POLICYLAB_SESSION_RETENTION_DAYS)")
     )
     purge.set_defaults(func=cmd_purge)
 
     backup = commands.add_parser(
-        "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
+        "backup", help=_("copy the SQLite database while the server runs (PostgreSQL: pg_dump)")
     )
-    backup.add_argument("file", help="the copy to write (must not exist)")
+    backup.add_argument("file", help=_("the copy to write (must not exist)"))
     backup.set_defaults(func=cmd_backup)
     return parser
 
@@ -311,8 +341,8 @@ def terminal_language(environ: Mapping[str, str] = os.environ) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
     with use_language(terminal_language()):
+        args = build_parser().parse_args(argv)
         try:
             return int(args.func(args))
         except AppError as exc:

@@ -24,11 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.db import open_session
-from app.i18n import gettext
+from app.i18n import N_, gettext
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_RANGE = (
+OUT_OF_RANGE = N_(
     "A value in this request is out of range or contains a character that is not allowed."
 )
 
@@ -204,12 +204,37 @@ def _answer_with_db(request: Request, answer: RefusalAnswer, exc: AppError) -> R
         return answer(db, exc)
 
 
+# pydantic's messages are English: the common kinds of problem in the request's language
+# (our own validators' messages are translated already; other kinds keep pydantic's words).
+PYDANTIC_MESSAGES = {
+    "missing": N_("a value is required"),
+    "string_type": N_("must be text"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be an object"),
+    "model_type": N_("must be an object"),
+    "model_attributes_type": N_("must be an object"),
+    "json_invalid": N_("the JSON is not valid"),
+    "extra_forbidden": N_("is not a field of this request"),
+}
+
+
+def _problem(error: Any) -> str:
+    """What is wrong with one field, in the language of the request."""
+    known = PYDANTIC_MESSAGES.get(str(error.get("type")))
+    if known is not None:
+        return gettext(known)
+    return str(error.get("msg") or gettext("invalid value")).removeprefix("Value error, ")
+
+
 def _validation_message(exc: RequestValidationError) -> str:
-    # pydantic's own messages ("Field required") are English; our validators' are translated.
     parts = []
     for error in exc.errors():
         location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
-        message = str(error.get("msg") or gettext("invalid value")).removeprefix("Value error, ")
+        message = _problem(error)
         # Translators: one invalid field of a request: “challenges.0.title: Field required”.
         parts.append(
             gettext("%(field)s: %(problem)s", field=location, problem=message)
@@ -270,7 +295,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             str(exc).splitlines()[0],
         )
-        return error_response(request, 422, OUT_OF_RANGE)
+        return error_response(request, 422, gettext(OUT_OF_RANGE))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

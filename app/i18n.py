@@ -251,6 +251,31 @@ def translations_of(message: str) -> set[str]:
     return {get_language(code).translations.gettext(message) for code in EU_LANGUAGES}
 
 
+# --- plural forms for the browser ---------------------------------------------------------------
+
+# Numbers that meet every CLDR plural category of the EU languages (one, two, few, many, other).
+_PLURAL_SAMPLES = (1, 0, 2, 3, 4, 5, 6, 7, 11, 12, 19, 20, 21, 22, 25, 100, 101, 102, 111, 1000000)
+
+
+def plural_forms(text_for: Callable[[int], str]) -> dict[str, str]:
+    """A message with a count in each plural form of the current language, keyed by CLDR
+    category (“one”, “few”, “other”…): the browser picks one with `Intl.PluralRules` for
+    `plural_locale()`. `text_for(n)` is the message for n (an `ngettext` call)."""
+    locale = current_locale()
+    forms: dict[str, str] = {}
+    for n in _PLURAL_SAMPLES:
+        forms.setdefault(locale.plural_form(n), text_for(n))
+    # Some languages keep “other” for fractions (Polish, Czech…): never met by a count, but
+    # the browser's fallback when Intl.PluralRules is missing.
+    forms.setdefault("other", text_for(_PLURAL_SAMPLES[-1]))
+    return forms
+
+
+def plural_locale() -> str:
+    """The BCP 47 tag whose plural rules `plural_forms` follows (pt-PT, not Brazil's pt)."""
+    return str(current_locale()).replace("_", "-")
+
+
 # --- formatting ----------------------------------------------------------------------------------
 
 NO_VALUE = "—"

@@ -18,9 +18,25 @@ Exports apply `xml_safe` to whatever is already stored, so data written before t
 """
 
 import re
+from dataclasses import dataclass
 
 from app.config import get_settings
 from app.errors import InvalidInput
+from app.i18n import N_, gettext, ngettext
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    """How the messages name a field, both marked with `N_`: `name` as a label before a colon
+    (“Title: too long …”) and `empty` as the whole sentence refusing it empty (one sentence
+    per field: languages inflect the noun)."""
+
+    name: str
+    empty: str
+
+
+TITLE = FieldLabel(N_("Title"), N_("The title cannot be empty."))
+DESCRIPTION = FieldLabel(N_("Description"), N_("The description cannot be empty."))
 
 _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 _NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
@@ -34,16 +50,46 @@ _XML_ILLEGAL = re.compile(
 )
 
 
-def normalise_characters(value: str, *, field: str, label: str) -> str:
+def _name(label: FieldLabel | str) -> str:
+    """The field's name in the current language (a plain string is taken as it is: already
+    translated, or a name such as “Contribution 12”)."""
+    return gettext(label.name) if isinstance(label, FieldLabel) else label
+
+
+def normalise_characters(value: str, *, field: str, label: FieldLabel | str) -> str:
     """`value` under the character rules above; 422 naming the field for NUL or a lone
     surrogate."""
     found = _REFUSED.search(value)
     if found is not None:
-        what = "a NUL character" if found.group() == "\x00" else "a broken character"
-        raise InvalidInput(
-            f"{label} contains {what}, which text cannot hold. Please retype it.", field=field
+        message = (
+            # Translators: %(field)s is the name of a form field (“Title”, “Your contribution”).
+            N_("%(field)s: contains a NUL character, which text cannot hold. Please retype it.")
+            if found.group() == "\x00"
+            # Translators: %(field)s is the name of a form field (“Title”, “Your contribution”).
+            else N_(
+                "%(field)s: contains a broken character, which text cannot hold. Please retype it."
+            )
         )
+        raise InvalidInput(gettext(message, field=_name(label)), field=field)
     return _STRIPPED.sub("", _LINE_BREAKS.sub("\n", value))
+
+
+def _too_long(label: FieldLabel | str, length: int, max_chars: int) -> str:
+    return ngettext(
+        # Translators: %(field)s is the name of a form field; %(num)s the length typed.
+        "%(field)s: too long, %(num)s character; at most %(max)s are allowed.",
+        "%(field)s: too long, %(num)s characters; at most %(max)s are allowed.",
+        length,
+        field=_name(label),
+        max=max_chars,
+    )
+
+
+def _empty(label: FieldLabel | str) -> str:
+    if isinstance(label, FieldLabel):
+        return gettext(label.empty)
+    # Translators: %(field)s is the name of a field (“Contribution 12”).
+    return gettext("%(field)s: cannot be empty.", field=label)
 
 
 def xml_safe(value: str) -> str:
@@ -53,33 +99,32 @@ def xml_safe(value: str) -> str:
 
 
 def clean_text(
-    value: str | None, *, field: str, label: str, max_chars: int, required: bool = True
+    value: str | None,
+    *,
+    field: str,
+    label: FieldLabel | str,
+    max_chars: int,
+    required: bool = True,
 ) -> str:
     """Apply the character rules, trim and check the length; the message names the field and
     the limit."""
     raw = value or ""
     if len(raw) > 4 * max_chars + 1000:
         # Far beyond the limit whatever is trimmed or removed: refuse before any work.
-        raise InvalidInput(
-            f"{label} is too long: {len(raw)} characters, at most {max_chars} allowed.",
-            field=field,
-        )
+        raise InvalidInput(_too_long(label, len(raw), max_chars), field=field)
     text = normalise_characters(raw, field=field, label=label).strip()
     if required and not text:
-        raise InvalidInput(f"{label} cannot be empty.", field=field)
+        raise InvalidInput(_empty(label), field=field)
     if len(text) > max_chars:
-        raise InvalidInput(
-            f"{label} is too long: {len(text)} characters, at most {max_chars} allowed.",
-            field=field,
-        )
+        raise InvalidInput(_too_long(label, len(text), max_chars), field=field)
     return text
 
 
-def clean_title(value: str | None, *, field: str = "title", label: str = "The title") -> str:
+def clean_title(value: str | None, *, field: str = "title", label: FieldLabel | str = TITLE) -> str:
     """A title: 1 to `title_max_chars` characters after trimming."""
     return clean_text(value, field=field, label=label, max_chars=get_settings().title_max_chars)
 
 
 def clean_description(value: str | None, *, field: str = "description") -> str:
     """An optional description of at most 2,000 characters."""
-    return clean_text(value, field=field, label="The description", max_chars=2000, required=False)
+    return clean_text(value, field=field, label=DESCRIPTION, max_chars=2000, required=False)

@@ -18,6 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from app.config import get_settings
 from app.errors import TooManyRequests
+from app.i18n import ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ def _count(action: str, key: str, *, hit: bool) -> None:
         return
     retry = max(1, math.ceil(reset_at - time.time()))
     raise TooManyRequests(
-        f"Too many requests; please wait {retry} seconds and try again.", retry_after=retry
+        ngettext(
+            "Too many requests; please wait %(num)s second and try again.",
+            "Too many requests; please wait %(num)s seconds and try again.",
+            retry,
+        ),
+        retry_after=retry,
     )
 
 

@@ -9,6 +9,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.i18n import N_, gettext
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
@@ -18,8 +20,9 @@ CSP = (
 # The cookies that authenticate a browser (`app.sessions.auth.cookie_name`), with or without
 # the `__Host-` prefix used over HTTPS.
 AUTH_COOKIE_PREFIXES = ("policylab_", "__Host-policylab_")
-CROSS_SITE = "Cross-site requests are not allowed."
-NO_ORIGIN = (
+CROSS_SITE = N_("Cross-site requests are not allowed.")
+TOO_LARGE = N_("The request is too large.")
+NO_ORIGIN = N_(
     "This form must be sent from Policy Lab's own pages: the browser did not say where the "
     "request came from. Reload the page and try again."
 )
@@ -67,9 +70,7 @@ class SecurityMiddleware:
                     refused = True
                     if not started:
                         # Close the connection: the rest of the body is not read.
-                        await _send_json(
-                            send, 413, "The request is too large.", close_connection=True
-                        )
+                        await _send_json(send, 413, TOO_LARGE, close_connection=True)
                     return {"type": "http.disconnect"}
             return message
 
@@ -107,7 +108,7 @@ class SecurityMiddleware:
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body:
-            return 413, "The request is too large."
+            return 413, TOO_LARGE
         if scope["method"] in SAFE_METHODS:
             return None
         return cross_site_refusal(scope["path"], headers)
@@ -202,9 +203,9 @@ def too_deep(body: bytes) -> bool:
 # Below this many brackets a body cannot nest deep enough to matter; above it, it is read
 # once in a worker thread (an import of a large session: some 50 ms for 4 MB).
 DEPTH_CHECK_BRACKETS = 200
-BROKEN_TEXT = "The request contains a NUL or a broken character, which text cannot hold."
-TOO_DEEP = "The JSON is nested too deeply."
-NUL_IN_ADDRESS = "The address contains a NUL character."
+BROKEN_TEXT = N_("The request contains a NUL or a broken character, which text cannot hold.")
+TOO_DEEP = N_("The JSON is nested too deeply.")
+NUL_IN_ADDRESS = N_("The address contains a NUL character.")
 
 
 class InputGuard:
@@ -262,7 +263,8 @@ def _content_type(scope: Scope) -> str:
 async def _send_json(
     send: Send, status: int, message: str, *, close_connection: bool = False
 ) -> None:
-    body = json.dumps({"detail": message}).encode()
+    # The messages are marked with N_: answered in the language of the request.
+    body = json.dumps({"detail": gettext(message)}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

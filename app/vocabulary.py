@@ -7,11 +7,11 @@ the order of the policy levels or their labels.
 """
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from app.i18n import N_, gettext
+from app.i18n import N_, gettext, ngettext, plural_forms, plural_locale
 
 K = TypeVar("K")
 
@@ -179,8 +179,8 @@ CLIENT_MESSAGES: dict[str, str] = {
     "copyFailed": N_("Could not copy. Select the text and copy it by hand."),
     # character counters: the visible count, and what a screen reader hears
     "charactersUsed": N_("{used} / {max}"),
-    "oneCharacterLeft": N_("1 character left"),
-    "charactersLeft": N_("{count} characters left"),
+    # (the plural forms come from CLIENT_PLURALS)
+    "charactersLeft": "{count} characters left",
     # confirmation dialog
     "confirmTitle": N_("Please confirm"),
     "confirmCancel": N_("Cancel"),
@@ -236,14 +236,26 @@ CLIENT_MESSAGES: dict[str, str] = {
 }
 
 
+# Messages with a count: `PolicyLab.message(key, {count: n})` picks the plural form of the
+# page's language (`plural_forms`: every form by CLDR category, chosen in the browser by
+# Intl.PluralRules for `pluralLocale`).
+CLIENT_PLURALS: dict[str, Callable[[int], str]] = {
+    "charactersLeft": lambda n: ngettext("{count} character left", "{count} characters left", n),
+}
+
+
 def client_config() -> dict[str, Any]:
     """What the browser's scripts need to know of the vocabulary, as one JSON object, in
     the language of the page."""
+    plurals = {key: plural_forms(text_for) for key, text_for in CLIENT_PLURALS.items()}
+    messages = {key: gettext(text) for key, text in CLIENT_MESSAGES.items() if key not in plurals}
     return {
         "phases": [str(p) for p in PHASES],
         "phaseLabels": dict(PHASE_LABELS),
         "phaseNames": dict(PHASE_NAMES),
         "levels": [str(level) for level in POLICY_LEVELS],
         "levelLabels": dict(LEVEL_LABELS),
-        "messages": {key: gettext(text) for key, text in CLIENT_MESSAGES.items()},
+        "messages": {**messages, **{key: forms["other"] for key, forms in plurals.items()}},
+        "plurals": plurals,
+        "pluralLocale": plural_locale(),
     }

@@ -1,7 +1,8 @@
 """Suggesting the category a group of contributions is filed under, and how sure that is.
 
-Two signals, combined: keyword lexicons (the three default categories get stems in English,
-French, German, Spanish, Italian and Dutch; custom categories the words of their own name),
+Two signals, combined: keyword lexicons (the three default categories, recognised by their
+name in any EU language, get stems in English, French, German, Spanish, Italian and Dutch;
+custom categories the words of their own name),
 and meaning (with the semantic model: the group's notes compared with sentences describing
 each category — built in for the defaults, the name and optional one-line description
 for the others). When neither signal is clear, no category is suggested.
@@ -13,11 +14,26 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from app.clustering.embedders import STOP_WORDS, fold, get_embedder, semantic_vectors, words
+from app.i18n import translations_of
 
 PLAYERS = "AI and sector players"
 ECOSYSTEM = "Ecosystem structure"
 FRAMEWORK = "Key framework conditions"
 DEFAULT_CATEGORIES = (PLAYERS, ECOSYSTEM, FRAMEWORK)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_names() -> dict[str, str]:
+    """Each default category's name in every EU language (folded) → its English name: a
+    session stores the defaults in its own language (app.sessions.service)."""
+    return {
+        fold(t).strip(): default for default in DEFAULT_CATEGORIES for t in translations_of(default)
+    }
+
+
+def default_category(name: str) -> str | None:
+    """The default category (its English name) that `name` is, in any language; else None."""
+    return _default_names().get(fold(name).strip())
 
 
 def _stems(**by_language: str) -> tuple[str, ...]:
@@ -200,7 +216,7 @@ def _lexicon_for(name: str) -> tuple[_Lexicon, float]:
     folded = fold(name).strip()
     stems = _name_stems(name)
     for default, lexicon in _LEXICONS.items():
-        same_name = folded == fold(default)
+        same_name = default_category(name) == default
         marked = any(_matches(w, m) for w in words(folded) for m in _DEFAULT_MARKERS[default])
         if same_name or marked:
             return _Lexicon([*lexicon, *stems]), _LEXICON_WEIGHTS[default]
@@ -282,14 +298,14 @@ def category_descriptions(
     """The sentences that describe each category: the facilitator's line if given, the
     built-in facets for a default category, and the name itself."""
     given = {fold(k).strip(): v for k, v in (descriptions or {}).items() if v and v.strip()}
-    defaults = {fold(k): v for k, v in _DEFAULT_DESCRIPTIONS.items()}
     result = []
     for name in categories:
         key = fold(name).strip()
         sentences = [name]
         if key in given:
             sentences.append(f"{name}: {given[key].strip()}")
-        sentences.extend(defaults.get(key, ()))
+        default = default_category(name)
+        sentences.extend(_DEFAULT_DESCRIPTIONS[default] if default else ())
         result.append(tuple(sentences))
     return result
 

@@ -18,8 +18,8 @@ from app.clustering.models import (
 )
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, NotFound, Unavailable
-from app.i18n import _
-from app.limits import clean_description, clean_title
+from app.i18n import N_, _
+from app.limits import FieldLabel, clean_description, clean_title
 from app.live.service import record_event
 from app.models_base import utcnow
 from app.sessions.auth import Actor
@@ -27,6 +27,27 @@ from app.sessions.models import Contribution, WorkshopSession
 from app.sessions.service import get_challenge, list_contributions, require_phase
 
 EDIT_PHASES = ["brainstorm", "clustering"]
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “scoring”, …).
+EDITING_CLUSTERS = N_(
+    "Editing clusters is only possible during the brainstorm or clustering phase; "
+    "the session is in the %(phase)s phase."
+)
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “scoring”, …).
+MOVING_CONTRIBUTIONS = N_(
+    "Moving contributions between clusters is only possible during the brainstorm or "
+    "clustering phase; the session is in the %(phase)s phase."
+)
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “scoring”, …).
+MERGING_CLUSTERS = N_(
+    "Merging clusters is only possible during the brainstorm or clustering phase; "
+    "the session is in the %(phase)s phase."
+)
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “scoring”, …).
+MERGING_DUPLICATES = N_(
+    "Merging duplicates is only possible during the brainstorm or clustering phase; "
+    "the session is in the %(phase)s phase."
+)
+CLUSTER_TITLE = FieldLabel(N_("Cluster title"), N_("The cluster title cannot be empty."))
 
 
 def list_clusters(
@@ -43,7 +64,7 @@ def get_cluster(db: Session, session: WorkshopSession, cluster_id: int) -> Clust
     """A cluster of this session, or 404."""
     cluster = db.get(Cluster, cluster_id)
     if cluster is None or cluster.session_id != session.id:
-        raise NotFound(f"This session has no cluster {cluster_id}.")
+        raise NotFound(_("This session has no cluster %(id)s.", id=cluster_id))
     return cluster
 
 
@@ -73,8 +94,11 @@ def _clean_category(session: WorkshopSession, category: str | None) -> str:
         if name.casefold() == wanted.casefold():
             return name
     raise InvalidInput(
-        f"“{wanted}” is not a category of this session. Use one of: "
-        + ", ".join(session.categories),
+        _(
+            "“%(name)s” is not a category of this session. Use one of: %(names)s",
+            name=wanted,
+            names=", ".join(session.categories),
+        ),
         field="category",
     )
 
@@ -83,17 +107,18 @@ def _contributions_for(
     db: Session, session: WorkshopSession, challenge_id: int, ids: Sequence[int]
 ) -> list[Contribution]:
     if len(set(ids)) != len(ids):
-        raise InvalidInput("A contribution is listed twice.", field="contribution_ids")
+        raise InvalidInput(_("A contribution is listed twice."), field="contribution_ids")
     found = []
     for contribution_id in ids:
         contribution = db.get(Contribution, contribution_id)
         if contribution is None or contribution.session_id != session.id:
             raise InvalidInput(
-                f"This session has no contribution {contribution_id}.", field="contribution_ids"
+                _("This session has no contribution %(id)s.", id=contribution_id),
+                field="contribution_ids",
             )
         if contribution.challenge_id != challenge_id:
             raise InvalidInput(
-                f"Contribution {contribution_id} belongs to another challenge.",
+                _("Contribution %(id)s belongs to another challenge.", id=contribution_id),
                 field="contribution_ids",
             )
         found.append(contribution)
@@ -144,14 +169,14 @@ def create_cluster(
 ) -> Cluster:
     """A new cluster, optionally taking contributions from wherever they were."""
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Editing clusters")
+    require_phase(session, EDIT_PHASES, EDITING_CLUSTERS)
     challenge = get_challenge(db, session, data.challenge_id)
     contributions = _contributions_for(db, session, challenge.id, data.contribution_ids)  # type: ignore[arg-type]
     position = len(list_clusters(db, session, challenge.id))
     cluster = Cluster(
         session_id=session.id,  # type: ignore[arg-type]
         challenge_id=challenge.id,  # type: ignore[arg-type]
-        title=clean_title(data.title, label="The cluster title"),
+        title=clean_title(data.title, label=CLUSTER_TITLE),
         description=clean_description(data.description),
         category=_clean_category(session, data.category),
         position=position,
@@ -178,10 +203,10 @@ def update_cluster(db: Session, actor: Actor, cluster_id: int, data: ClusterUpda
     """
     session = actor.session
     if data.contribution_ids is not None:
-        require_phase(session, EDIT_PHASES, "Moving contributions between clusters")
+        require_phase(session, EDIT_PHASES, MOVING_CONTRIBUTIONS)
     cluster = get_cluster(db, session, cluster_id)
     if data.title is not None:
-        title = clean_title(data.title, label="The cluster title")
+        title = clean_title(data.title, label=CLUSTER_TITLE)
         if title != cluster.title:
             mark_edited(db, cluster)
         cluster.title = title
@@ -204,7 +229,7 @@ def update_cluster(db: Session, actor: Actor, cluster_id: int, data: ClusterUpda
 def delete_cluster(db: Session, actor: Actor, cluster_id: int) -> None:
     """Delete a cluster; its contributions go back to the unclustered pile."""
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Editing clusters")
+    require_phase(session, EDIT_PHASES, EDITING_CLUSTERS)
     cluster = get_cluster(db, session, cluster_id)
     for contribution in db.exec(select(Contribution).where(Contribution.cluster_id == cluster.id)):
         contribution.cluster_id = None
@@ -225,10 +250,10 @@ def move_contribution(
 ) -> Contribution:
     """Put one contribution into a cluster (at `position`) or back to the unclustered pile."""
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Editing clusters")
+    require_phase(session, EDIT_PHASES, EDITING_CLUSTERS)
     contribution = db.get(Contribution, contribution_id)
     if contribution is None or contribution.session_id != session.id:
-        raise NotFound(f"This session has no contribution {contribution_id}.")
+        raise NotFound(_("This session has no contribution %(id)s.", id=contribution_id))
     if cluster_id is None:
         if contribution.cluster_id is not None:
             mark_edited(db, db.get(Cluster, contribution.cluster_id))
@@ -237,7 +262,7 @@ def move_contribution(
     else:
         cluster = get_cluster(db, session, cluster_id)
         if cluster.challenge_id != contribution.challenge_id:
-            raise InvalidInput("A contribution can only move within its own challenge.")
+            raise InvalidInput(_("A contribution can only move within its own challenge."))
         members = [
             c
             for c in db.exec(
@@ -268,13 +293,13 @@ def merge_clusters(db: Session, actor: Actor, source_id: int, target_id: int) ->
     source's ratings go with it, the target's ratings still apply.
     """
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Merging clusters")
+    require_phase(session, EDIT_PHASES, MERGING_CLUSTERS)
     if source_id == target_id:
-        raise InvalidInput("Choose two different clusters to merge.")
+        raise InvalidInput(_("Choose two different clusters to merge."))
     source = get_cluster(db, session, source_id)
     target = get_cluster(db, session, target_id)
     if source.challenge_id != target.challenge_id:
-        raise InvalidInput("Only clusters of the same challenge can be merged.")
+        raise InvalidInput(_("Only clusters of the same challenge can be merged."))
     members = members_by_cluster(db, session)
     combined = members.get(target.id, []) + members.get(source.id, [])  # type: ignore[arg-type]
     contributions = _contributions_for(db, session, target.challenge_id, combined)
@@ -302,15 +327,15 @@ def mark_duplicate(
 ) -> Contribution:
     """Flag a contribution as saying the same as another; both texts stay for the trail."""
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Merging duplicates")
+    require_phase(session, EDIT_PHASES, MERGING_DUPLICATES)
     duplicate = db.get(Contribution, contribution_id)
     original = db.get(Contribution, original_id)
     for item, cid in ((duplicate, contribution_id), (original, original_id)):
         if item is None or item.session_id != session.id:
-            raise NotFound(f"This session has no contribution {cid}.")
+            raise NotFound(_("This session has no contribution %(id)s.", id=cid))
     assert duplicate is not None and original is not None
     if duplicate.id == original.id or duplicate.challenge_id != original.challenge_id:
-        raise InvalidInput("Choose two different contributions of the same challenge.")
+        raise InvalidInput(_("Choose two different contributions of the same challenge."))
     root = original
     while root.duplicate_of_id is not None:
         parent = db.get(Contribution, root.duplicate_of_id)
@@ -345,9 +370,9 @@ def suggest(db: Session, actor: Actor, request: SuggestRequest) -> dict[str, obj
         if c.duplicate_of_id is None and (not request.only_unclustered or c.cluster_id is None)
     ]
     if request.n_clusters is not None and request.n_clusters < 1:
-        raise InvalidInput("n_clusters must be at least 1.", field="n_clusters")
+        raise InvalidInput(_("n_clusters must be at least 1."), field="n_clusters")
     if not -1.0 <= request.granularity <= 1.0:
-        raise InvalidInput("granularity must be between -1 and 1.", field="granularity")
+        raise InvalidInput(_("granularity must be between -1 and 1."), field="granularity")
     texts = [c.text for c in contributions]
     chosen_engine = get_settings().clustering_engine
     try:
@@ -396,7 +421,7 @@ def where_does_it_go(
     session = actor.session
     contribution = db.get(Contribution, contribution_id)
     if contribution is None or contribution.session_id != session.id:
-        raise NotFound(f"This session has no contribution {contribution_id}.")
+        raise NotFound(_("This session has no contribution %(id)s.", id=contribution_id))
     clusters = [
         c
         for c in list_clusters(db, session, contribution.challenge_id)
@@ -444,7 +469,7 @@ def accept_suggestion(
     With `require_category` (the board's preview, which leaves the category empty when the
     assistant is unsure) a missing category is refused instead of taking the first one."""
     session = actor.session
-    require_phase(session, EDIT_PHASES, "Editing clusters")
+    require_phase(session, EDIT_PHASES, EDITING_CLUSTERS)
     if require_category and session.categories and not (category or "").strip():
         raise InvalidInput(_("Choose a category for this cluster."), field="category")
     challenge = get_challenge(db, session, challenge_id)
@@ -453,8 +478,10 @@ def accept_suggestion(
     skipped = [c.id for c in proposed if c.cluster_id is not None and not take_from_clusters]
     if not taken:
         raise InvalidInput(
-            "Every contribution of this suggestion is already in a cluster. Tick “also move "
-            "contributions from existing clusters” to take them.",
+            _(
+                "Every contribution of this suggestion is already in a cluster. Tick “also "
+                "move contributions from existing clusters” to take them."
+            ),
             field="take_from_clusters",
         )
     # Duplicates follow their original, so a merged pair never ends up split.
@@ -491,8 +518,14 @@ class SuggestionsRefused(InvalidInput):
     ones, by their index in the request."""
 
     def __init__(self, refused: dict[int, str]) -> None:
-        details = "; ".join(f"suggestion {i + 1}: {message}" for i, message in refused.items())
-        super().__init__(f"Nothing was saved ({details}).", field="suggestions")
+        details = "; ".join(
+            # Translators: one refused suggestion among several accepted at once.
+            _("suggestion %(number)s: %(problem)s", number=i + 1, problem=message)
+            for i, message in refused.items()
+        )
+        super().__init__(
+            _("Nothing was saved (%(details)s).", details=details), field="suggestions"
+        )
         self.refused = refused
 
 
@@ -554,12 +587,12 @@ def merge_duplicates(db: Session, actor: Actor, contribution_ids: Sequence[int])
     is preferred), the others point to it; every text and author stays."""
     ids = sorted(set(contribution_ids))
     if len(ids) < 2:
-        raise InvalidInput("Choose at least two contributions to merge.")
+        raise InvalidInput(_("Choose at least two contributions to merge."))
     found = []
     for contribution_id in ids:
         contribution = db.get(Contribution, contribution_id)
         if contribution is None or contribution.session_id != actor.session.id:
-            raise NotFound(f"This session has no contribution {contribution_id}.")
+            raise NotFound(_("This session has no contribution %(id)s.", id=contribution_id))
         found.append(contribution)
     original = next((c for c in found if c.cluster_id is not None), found[0])
     for contribution in found:

@@ -38,7 +38,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, NotFound, on_refusal
-from app.i18n import current_language, use_language
+from app.i18n import N_, _, current_language, ngettext, use_language
 from app.live.fragments import EMPTY, Fragment, Renderer, deleted
 from app.live.hub import RETRY_MS, LiveEvent, LiveHub
 from app.live.stream import event_stream, open_stream
@@ -384,7 +384,7 @@ async def live_page_stream(
         elif view in FACILITATOR_VIEWS:
             require_facilitator(actor)
         else:
-            raise NotFound(f"There is no live view “{view}”.")
+            raise NotFound(_("There is no live view “%(view)s”.", view=view))
         challenge_id = challenge
         if view == "clustering":
             if challenge_id is None:
@@ -406,15 +406,22 @@ async def live_page_stream(
 
 
 TIMER_MESSAGES = {
-    "start": "Timer started.",
-    "pause": "Timer paused.",
-    "resume": "Timer running again.",
-    "extend": "Time added.",
-    "reset": "Timer reset.",
+    "start": N_("Timer started."),
+    "pause": N_("Timer paused."),
+    "resume": N_("Timer running again."),
+    "extend": N_("Time added."),
+    "reset": N_("Timer reset."),
 }
-TIME_HINT = (
-    f"Enter the time in minutes, for example 10 or 2.5 (at most {MAX_SECONDS // 3600} hours)."
-)
+TIMER_CHANGED = N_("Timer changed.")
+
+
+def time_hint() -> str:
+    """How to type a duration, in the language of the request."""
+    return ngettext(
+        "Enter the time in minutes, for example 10 or 2.5 (at most %(num)s hour).",
+        "Enter the time in minutes, for example 10 or 2.5 (at most %(num)s hours).",
+        MAX_SECONDS // 3600,
+    )
 
 
 def minutes_to_seconds(value: str) -> int | None:
@@ -425,9 +432,9 @@ def minutes_to_seconds(value: str) -> int | None:
     try:
         minutes = float(value)
     except ValueError:
-        raise InvalidInput(TIME_HINT, field="minutes") from None
+        raise InvalidInput(time_hint(), field="minutes") from None
     if minutes != minutes or minutes in (float("inf"), float("-inf")):
-        raise InvalidInput(TIME_HINT, field="minutes")
+        raise InvalidInput(time_hint(), field="minutes")
     return round(minutes * 60)
 
 
@@ -446,7 +453,7 @@ def timer_control(
         about_time = error.field in ("seconds", "minutes")
         context = timer_card_context(
             again,
-            error=TIME_HINT if about_time else error.message,
+            error=time_hint() if about_time else error.message,
             error_field="minutes" if about_time else None,
             minutes=minutes,
         )
@@ -460,7 +467,7 @@ def timer_control(
     if extend:
         action = "extend"
         if not extend.isdigit():
-            raise InvalidInput(TIME_HINT, field="minutes")
+            raise InvalidInput(time_hint(), field="minutes")
         seconds = int(extend)
     elif action == "start":
         seconds = minutes_to_seconds(minutes)
@@ -472,5 +479,5 @@ def timer_control(
         request,
         "live/_timer_card.html",
         context,
-        headers=toast(TIMER_MESSAGES.get(action, "Timer changed.")),
+        headers=toast(_(TIMER_MESSAGES.get(action, TIMER_CHANGED))),
     )

@@ -18,6 +18,7 @@ from pydantic import Field
 from sqlmodel import Session, SQLModel
 
 from app.errors import Conflict, InvalidInput
+from app.i18n import N_, _
 from app.live.service import as_utc, record_event
 from app.models_base import utcnow
 from app.sessions.models import WorkshopSession
@@ -97,6 +98,19 @@ def timer_state(session: WorkshopSession, now: datetime | None = None) -> TimerS
     return TimerState("idle", 0.0, None, session.timer_duration, now)
 
 
+# Refusals naming the timer's state: one sentence per state.
+NOT_RUNNING = {
+    "idle": N_("The timer is not running (it is idle)."),
+    "paused": N_("The timer is not running (it is paused)."),
+    "expired": N_("The timer is not running (its time is up)."),
+}
+NOT_PAUSED = {
+    "idle": N_("Only a paused timer can be resumed (it is idle)."),
+    "running": N_("Only a paused timer can be resumed (it is running)."),
+    "expired": N_("Only a paused timer can be resumed (its time is up)."),
+}
+
+
 def control_timer(
     db: Session,
     session: WorkshopSession,
@@ -112,9 +126,17 @@ def control_timer(
         verb = TimerAction(action)
     except ValueError:
         names = ", ".join(TimerAction)
-        raise InvalidInput(f"Unknown timer action “{action}”. Use one of: {names}.") from None
+        raise InvalidInput(
+            _(
+                "Unknown timer action “%(action)s”. Use one of: %(names)s.",
+                action=action,
+                names=names,
+            )
+        ) from None
     if seconds is not None and not 1 <= seconds <= MAX_SECONDS:
-        raise InvalidInput(f"seconds must be between 1 and {MAX_SECONDS}.", field="seconds")
+        raise InvalidInput(
+            _("seconds must be between 1 and %(max)s.", max=MAX_SECONDS), field="seconds"
+        )
     # Two facilitator screens may press at once: work from the row as locked now, not from
     # what this request read earlier (FOR UPDATE is a no-op on SQLite, whose write
     # transactions are serialised already).
@@ -125,26 +147,26 @@ def control_timer(
     if verb is TimerAction.start:
         length = seconds or session.timer_duration
         if not length:
-            raise InvalidInput("Say how many seconds the timer should run.", field="seconds")
+            raise InvalidInput(_("Say how many seconds the timer should run."), field="seconds")
         session.timer_duration = length
         session.timer_ends_at = now + timedelta(seconds=length)
         session.timer_remaining = None
     elif verb is TimerAction.pause:
         if before.state != "running":
-            raise Conflict(f"The timer is not running (it is {before.state}).")
+            raise Conflict(_(NOT_RUNNING[before.state]))
         # Rounded up: pausing never takes time away from the room.
         session.timer_remaining = max(1, math.ceil(before.remaining))
         session.timer_ends_at = None
     elif verb is TimerAction.resume:
         if before.state != "paused":
-            raise Conflict(f"Only a paused timer can be resumed (it is {before.state}).")
+            raise Conflict(_(NOT_PAUSED[before.state]))
         session.timer_ends_at = now + timedelta(seconds=session.timer_remaining or 0)
         session.timer_remaining = None
     elif verb is TimerAction.extend:
         if seconds is None:
-            raise InvalidInput("Say by how many seconds to extend the timer.", field="seconds")
+            raise InvalidInput(_("Say by how many seconds to extend the timer."), field="seconds")
         if before.state == "idle":
-            raise Conflict("There is no timer to extend; start one first.")
+            raise Conflict(_("There is no timer to extend; start one first."))
         session.timer_duration += seconds
         if before.state == "paused":
             session.timer_remaining = (session.timer_remaining or 0) + seconds

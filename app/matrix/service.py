@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.clustering.models import Cluster
 from app.clustering.service import get_cluster, list_clusters
 from app.errors import Forbidden
-from app.i18n import _
+from app.i18n import N_, _
 from app.live.service import record_event
 from app.matrix.models import Rating, RatingIn
 from app.models_base import utcnow
@@ -21,6 +21,11 @@ from app.sessions.auth import Actor, require_participant
 from app.sessions.models import Challenge, WorkshopSession
 from app.sessions.service import list_challenges, list_participants, require_phase
 from app.vocabulary import POLICY_LEVELS, is_contested
+
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “clustering”, …).
+SCORING = N_(
+    "Scoring is only possible during the scoring phase; the session is in the %(phase)s phase."
+)
 
 # Population standard deviation of scores on a 1–5 scale is at most 2 (half the votes at
 # each end), so agreement = 1 − sd / 2 runs from 0 (a split room) to 1 (everyone agrees).
@@ -37,7 +42,7 @@ def rate(db: Session, actor: Actor, cluster_id: int, data: RatingIn) -> Rating:
     require_participant(actor)
     session = actor.session
     cluster = get_cluster(db, session, cluster_id)
-    require_phase(session, ["scoring"], "Scoring")
+    require_phase(session, ["scoring"], SCORING)
     now = utcnow()
     insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Rating).values(

@@ -76,7 +76,7 @@ def reload_actor(db: Session, actor: Actor) -> Actor:
     back, its objects are expired and detached, but they keep their identity."""
     session = db.get(WorkshopSession, inspect(actor.session).identity[0])
     if session is None:
-        raise NotFound("This session no longer exists.")
+        raise NotFound(_("This session no longer exists."))
     participant = None
     if actor.participant is not None:
         participant = db.get(Participant, inspect(actor.participant).identity[0])
@@ -150,7 +150,7 @@ def actor_for_token(db: Session, session: WorkshopSession, token: str | None) ->
 def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> Actor:
     """Map a token to its role in this session; 401 when unknown, 403 for another session."""
     if not token:
-        raise NotAuthenticated("Join the session first: no token was sent.")
+        raise NotAuthenticated(_("Join the session first: no token was sent."))
     actor = actor_for_token(db, session, token)
     if actor is not None:
         return actor
@@ -161,8 +161,8 @@ def resolve_actor(db: Session, session: WorkshopSession, token: str | None) -> A
             select(WorkshopSession.id).where(WorkshopSession.facilitator_token_hash == hashed)
         ).first()
     if elsewhere is not None:
-        raise Forbidden("This token belongs to another session.")
-    raise NotAuthenticated("This token is not valid. Join the session again.")
+        raise Forbidden(_("This token belongs to another session."))
+    raise NotAuthenticated(_("This token is not valid. Join the session again."))
 
 
 # One query for the common case of every authenticated request: the session by its join code,
@@ -198,17 +198,19 @@ def optional_actor(db: Session, session: WorkshopSession, request: Request) -> A
     return actor_for_token(db, session, request_token(request, session.code))
 
 
-def require_facilitator(actor: Actor, message: str = "Only the facilitator can do this.") -> Actor:
-    """Refuse anyone but the session's facilitator."""
+def require_facilitator(
+    actor: Actor, message: str = N_("Only the facilitator can do this.")
+) -> Actor:
+    """Refuse anyone but the session's facilitator (`message` marked with `N_`)."""
     if not actor.is_facilitator:
-        raise Forbidden(message)
+        raise Forbidden(_(message))
     return actor
 
 
 def require_participant(actor: Actor) -> Actor:
     """Refuse anyone but a participant (the facilitator does not rate)."""
     if actor.participant is None:
-        raise Forbidden("Only participants can do this.")
+        raise Forbidden(_("Only participants can do this."))
     return actor
 
 
@@ -227,16 +229,16 @@ bearer = HTTPBearer(
     "the session cookie instead.",
 )
 
-FACILITATOR_ONLY_PAGE = (
+FACILITATOR_ONLY_PAGE = N_(
     "This page is for the facilitator of the session. Open the facilitator link you were "
     "given when the session was created, or enter the facilitator key on the sign-in page "
     "(/f), to sign in on this device."
 )
-NOT_SIGNED_IN = (
+NOT_SIGNED_IN = N_(
     "This browser is no longer signed in to the session. Copy your text if you need it, "
     "then join again with the code."
 )
-FACILITATOR_ON_PARTICIPANT_PAGE = (
+FACILITATOR_ON_PARTICIPANT_PAGE = N_(
     "This is the participants' page; you are signed in as facilitator."
 )
 
@@ -290,7 +292,7 @@ PageActorDep = Annotated[Actor | None, Depends(get_page_actor)]
 def get_facilitator_page(actor: PageActorDep) -> Actor:
     """Dependency for the facilitator's pages: the facilitator, or 403 saying how to sign in."""
     if actor is None:
-        raise Forbidden(FACILITATOR_ONLY_PAGE)
+        raise Forbidden(_(FACILITATOR_ONLY_PAGE))
     return require_facilitator(actor, FACILITATOR_ONLY_PAGE)
 
 
@@ -298,10 +300,10 @@ def get_participant_page(request: Request, session: WorkshopDep, actor: PageActo
     """Dependency for the participant's pages: the participant; without a cookie, off to the
     join page; the facilitator goes to the dashboard."""
     if actor is None:
-        raise NotAuthenticated(NOT_SIGNED_IN, redirect_to=f"/join/{session.code}")
+        raise NotAuthenticated(_(NOT_SIGNED_IN), redirect_to=f"/join/{session.code}")
     if actor.is_facilitator:
         dashboard = f"/s/{session.code}/facilitate" if request.method == "GET" else None
-        raise Forbidden(FACILITATOR_ON_PARTICIPANT_PAGE, redirect_to=dashboard)
+        raise Forbidden(_(FACILITATOR_ON_PARTICIPANT_PAGE), redirect_to=dashboard)
     return actor
 
 
@@ -327,8 +329,12 @@ def check_organiser_key(provided: str | None, caller: Caller) -> None:
     if provided:
         ratelimit.hit("organiser_key", caller.address)
     raise NotAuthenticated(
-        "Creating sessions on this server needs the organiser key."
-        + (" The key sent is not this server's." if provided else ""),
+        _(
+            "Creating sessions on this server needs the organiser key. "
+            "The key sent is not this server's."
+        )
+        if provided
+        else _("Creating sessions on this server needs the organiser key."),
         field="organiser_key",
     )
 

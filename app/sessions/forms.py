@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 
 from app.config import get_settings
 from app.errors import InvalidInput
-from app.i18n import _, current_language
+from app.i18n import _, current_language, gettext
 from app.sessions.labs import LabTemplate
 from app.sessions.models import (
     ChallengeIn,
@@ -90,9 +90,11 @@ class NewSessionForm:
     def from_lab(cls, lab: LabTemplate) -> "NewSessionForm":
         """The form filled in from a built-in lab template."""
         return cls(
-            title=lab.title,
+            title=gettext(lab.title),
             challenges=[
-                ChallengeBlock(c.title, c.description, "\n".join(lab.questions_now()))
+                ChallengeBlock(
+                    gettext(c.title), gettext(c.description), "\n".join(lab.questions_now())
+                )
                 for c in lab.challenges
             ],
             categories="\n".join(lab.categories_now()),

@@ -1,8 +1,12 @@
-"""Built-in lab templates: realistic scoping documents to start a workshop from."""
+"""Built-in lab templates: realistic scoping documents to start a workshop from.
+
+Their titles, summaries and briefs are marked with `N_` and translated where they are shown
+or written into a new session (in that session's language). The sample contributions are
+what participants wrote in a demo: they stay as written, like any contribution."""
 
 from dataclasses import dataclass, field
 
-from app.i18n import gettext
+from app.i18n import N_, current_language, gettext, use_language
 from app.sessions.models import DEFAULT_CATEGORIES, DEFAULT_QUESTIONS, ChallengeIn, SessionCreate
 
 
@@ -31,13 +35,18 @@ class LabTemplate:
         return [gettext(q) if q in DEFAULT_QUESTIONS else q for q in self.questions]
 
     def to_create(self, language: str | None = None) -> SessionCreate:
-        """The session this template describes (in `language`, default the current one)."""
+        """The session this template describes (in `language`, default the current one):
+        its texts in that language."""
+        with use_language(language or current_language()):
+            return self._create(language)
+
+    def _create(self, language: str | None) -> SessionCreate:
         return SessionCreate(
-            title=self.title,
+            title=gettext(self.title),
             challenges=[
                 ChallengeIn(
-                    title=c.title,
-                    description=c.description,
+                    title=gettext(c.title),
+                    description=gettext(c.description),
                     questions=None
                     if self.questions == tuple(DEFAULT_QUESTIONS)
                     else list(self.questions),
@@ -53,15 +62,19 @@ class LabTemplate:
 
 AI_CCI = LabTemplate(
     slug="ai-cci",
-    title="AI in the cultural and creative industries",
-    summary="Three challenges on how AI reshapes creative work, skills and the sector's "
-    "influence on AI development.",
+    title=N_("AI in the cultural and creative industries"),
+    summary=N_(
+        "Three challenges on how AI reshapes creative work, skills and the sector's "
+        "influence on AI development."
+    ),
     challenges=(
         LabChallenge(
-            "Innovation ecosystems",
-            "How can cultural and creative organisations, tech companies and research "
-            "institutions work together to develop and adopt AI? Think about networks, "
-            "intermediaries, testbeds and access to finance.",
+            N_("Innovation ecosystems"),
+            N_(
+                "How can cultural and creative organisations, tech companies and research "
+                "institutions work together to develop and adopt AI? Think about networks, "
+                "intermediaries, testbeds and access to finance."
+            ),
             (
                 "Small creative studios cannot afford compute for AI experiments",
                 "No shared testbed where artists and AI developers can prototype together",
@@ -76,10 +89,12 @@ AI_CCI = LabTemplate(
             ),
         ),
         LabChallenge(
-            "Skills for AI",
-            "Which skills do creative professionals need to work with AI, and which do AI "
-            "developers need to understand creative work? Consider education, lifelong "
-            "learning and awareness.",
+            N_("Skills for AI"),
+            N_(
+                "Which skills do creative professionals need to work with AI, and which do AI "
+                "developers need to understand creative work? Consider education, lifelong "
+                "learning and awareness."
+            ),
             (
                 "Art schools do not teach how generative AI tools work",
                 "Freelancers have no time or money for AI training courses",
@@ -92,9 +107,11 @@ AI_CCI = LabTemplate(
             ),
         ),
         LabChallenge(
-            "Creative industries shaping AI development",
-            "How can the cultural and creative sectors influence how AI is built and "
-            "governed — from copyright and remuneration to ethics and standards?",
+            N_("Creative industries shaping AI development"),
+            N_(
+                "How can the cultural and creative sectors influence how AI is built and "
+                "governed — from copyright and remuneration to ethics and standards?"
+            ),
             (
                 "Creators are not paid when their works are used to train models",
                 "Opt-out from text and data mining is impossible to exercise in practice",
@@ -111,18 +128,22 @@ AI_CCI = LabTemplate(
 
 GREEN_SME = LabTemplate(
     slug="green-sme",
-    title="Green transition of small businesses",
-    summary="Two challenges on helping SMEs cut emissions and find green markets.",
+    title=N_("Green transition of small businesses"),
+    summary=N_("Two challenges on helping SMEs cut emissions and find green markets."),
     challenges=(
         LabChallenge(
-            "Access to green finance",
-            "What keeps small and medium-sized enterprises from financing energy "
-            "efficiency, circular products and low-carbon processes?",
+            N_("Access to green finance"),
+            N_(
+                "What keeps small and medium-sized enterprises from financing energy "
+                "efficiency, circular products and low-carbon processes?"
+            ),
         ),
         LabChallenge(
-            "Skills and advice for the transition",
-            "Which knowledge and support do SMEs lack to plan and carry out their green "
-            "transition?",
+            N_("Skills and advice for the transition"),
+            N_(
+                "Which knowledge and support do SMEs lack to plan and carry out their green "
+                "transition?"
+            ),
         ),
     ),
 )

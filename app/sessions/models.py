@@ -8,7 +8,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.i18n import DEFAULT_LANGUAGE, N_
+from app.i18n import DEFAULT_LANGUAGE, N_, _
 from app.models_base import DbId, created_at_field
 from app.vocabulary import Phase
 
@@ -114,7 +114,7 @@ class ChallengeIn(SQLModel):
     def _title_not_blank(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("a challenge needs a title")
+            raise ValueError(_("a challenge needs a title"))
         return value
 
 

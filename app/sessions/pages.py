@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import DbDep
 from app.errors import AppError, Forbidden, InvalidInput, NotFound, on_refusal
+from app.i18n import _
 from app.ratelimit import Caller, CallerDep
 from app.sessions import service
 from app.sessions.auth import (
@@ -81,7 +82,7 @@ def new_session_form(request: Request, template: str | None = None) -> Response:
     """The create form, empty or pre-filled from a built-in lab template."""
     lab = LABS.get(template or "")
     if template and lab is None:
-        raise NotFound("There is no lab template with this name.")
+        raise NotFound(_("There is no lab template with this name."))
     return _render_new(request, NewSessionForm.from_lab(lab) if lab else NewSessionForm())
 
 
@@ -115,7 +116,7 @@ def create_from_template(request: Request, db: DbDep, form: FormDep, caller: Cal
     """Create a session straight from a built-in lab template."""
     lab = LABS.get(form_text(form, "template"))
     if lab is None:
-        raise NotFound("There is no lab template with this name.")
+        raise NotFound(_("There is no lab template with this name."))
     check_organiser_key(form_text(form, "organiser_key"), caller)
     return _after_create(request, service.create_session(db, lab.to_create(), caller))
 
@@ -165,8 +166,10 @@ def _facilitator_session(db: Session, code: str, key: str, caller: Caller) -> Wo
     actor = actor_for_token(db, session, key)
     if actor is None or not actor.is_facilitator:
         raise Forbidden(
-            "This facilitator key does not open this session. Check that you copied the "
-            "whole facilitator link.",
+            _(
+                "This facilitator key does not open this session. Check that you copied the "
+                "whole facilitator link."
+            ),
             field="key",
         )
     return session
@@ -236,9 +239,9 @@ def facilitator_key_submit(
 
     on_refusal(request, refused)
     if not code:
-        raise InvalidInput("Enter the session code.", field="code")
+        raise InvalidInput(_("Enter the session code."), field="code")
     if not key:
         raise InvalidInput(
-            "Enter the facilitator key, or paste the whole facilitator link.", field="key"
+            _("Enter the facilitator key, or paste the whole facilitator link."), field="key"
         )
     return _signed_in(_facilitator_session(db, code, key, caller), key)

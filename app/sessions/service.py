@@ -13,8 +13,8 @@ from app import ratelimit
 from app.clustering.models import Cluster
 from app.config import get_settings
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, WrongPhase
-from app.i18n import _, current_language, gettext, is_available, use_language
-from app.limits import clean_text, clean_title
+from app.i18n import N_, _, current_language, gettext, is_available, ngettext, use_language
+from app.limits import FieldLabel, clean_text, clean_title
 from app.live.models import Event
 from app.live.service import record_event
 from app.matrix.models import Rating
@@ -42,14 +42,34 @@ MAX_CATEGORIES = 12
 MAX_QUESTIONS = 12
 
 
-def require_phase(session: WorkshopSession, allowed: Sequence[str], action: str) -> None:
-    """Refuse with 409 and a message naming the current phase when `action` is not allowed."""
+def require_phase(session: WorkshopSession, allowed: Sequence[str], message: str) -> None:
+    """Refuse with 409 when the session is not in one of the `allowed` phases: `message` is
+    a whole sentence marked with `N_`, naming the current phase as `%(phase)s`."""
     if session.phase not in allowed:
-        wanted = " or ".join(phase_name(p) for p in allowed)
-        raise WrongPhase(
-            f"{action} is only possible during the {wanted} phase; "
-            f"the session is in the {phase_name(session.phase)} phase."
-        )
+        raise WrongPhase(gettext(message, phase=phase_name(session.phase)))
+
+
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “clustering”, …).
+ADDING_CONTRIBUTIONS = N_(
+    "Adding contributions is only possible during the brainstorm phase; "
+    "the session is in the %(phase)s phase."
+)
+# Translators: %(phase)s is a phase inside a sentence (“set-up”, “clustering”, …).
+CHANGING_CONTRIBUTIONS = N_(
+    "Changing contributions is only possible during the brainstorm phase; "
+    "the session is in the %(phase)s phase."
+)
+
+CATEGORY_NAME = FieldLabel(N_("Category name"), N_("A category name cannot be empty."))
+CATEGORY_DESCRIPTION = FieldLabel(
+    N_("Category description"), N_("A category description cannot be empty.")
+)
+CHALLENGE_TITLE = FieldLabel(N_("Challenge title"), N_("A challenge title cannot be empty."))
+CHALLENGE_BRIEF = FieldLabel(N_("Challenge brief"), N_("A challenge brief cannot be empty."))
+QUESTION = FieldLabel(N_("Guiding question"), N_("A guiding question cannot be empty."))
+NAME = FieldLabel(N_("Name"), N_("The name cannot be empty."))
+YOUR_CONTRIBUTION = FieldLabel(N_("Your contribution"), N_("Your contribution cannot be empty."))
+CONTRIBUTION = FieldLabel(N_("Contribution"), N_("The contribution cannot be empty."))
 
 
 def default_categories() -> list[str]:
@@ -78,41 +98,45 @@ def clean_categories(values: Sequence[str] | None) -> list[str]:
     if values is None:
         return default_categories()
     if len(values) > MAX_CATEGORIES:
-        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
+        raise InvalidInput(
+            _("At most %(n)s categories are allowed.", n=MAX_CATEGORIES), field="categories"
+        )
     cleaned: list[str] = []
     seen: set[str] = set()
     for value in values:
-        name = clean_text(value, field="categories", label="A category name", max_chars=80)
+        name = clean_text(value, field="categories", label=CATEGORY_NAME, max_chars=80)
         if name.casefold() in seen:
-            raise InvalidInput(f"The category “{name}” is listed twice.", field="categories")
+            raise InvalidInput(
+                _("The category “%(name)s” is listed twice.", name=name), field="categories"
+            )
         seen.add(name.casefold())
         cleaned.append(name)
     if not cleaned:
-        raise InvalidInput("A session needs at least one category.", field="categories")
+        raise InvalidInput(_("A session needs at least one category."), field="categories")
     return cleaned
 
 
 def _check_question_count(index: int, data: ChallengeIn) -> None:
     if data.questions is not None and len(data.questions) > MAX_QUESTIONS:
         raise InvalidInput(
-            f"At most {MAX_QUESTIONS} guiding questions per challenge.",
+            _("At most %(n)s guiding questions per challenge.", n=MAX_QUESTIONS),
             field=f"challenges.{index}.questions",
         )
 
 
 def _clean_challenge(index: int, data: ChallengeIn) -> ChallengePublic:
     _check_question_count(index, data)
-    title = clean_title(data.title, field=f"challenges.{index}.title", label="A challenge title")
+    title = clean_title(data.title, field=f"challenges.{index}.title", label=CHALLENGE_TITLE)
     description = clean_text(
         data.description,
         field=f"challenges.{index}.description",
-        label="A challenge brief",
+        label=CHALLENGE_BRIEF,
         max_chars=4000,
         required=False,
     )
     raw_questions = default_questions() if data.questions is None else data.questions
     questions = [
-        clean_text(q, field=f"challenges.{index}.questions", label="A question", max_chars=300)
+        clean_text(q, field=f"challenges.{index}.questions", label=QUESTION, max_chars=300)
         for q in raw_questions
         if q.strip()
     ]
@@ -129,9 +153,9 @@ class CreatedSession:
 
 # The optional details printed on the report's title page: field → (label, max length).
 DETAILS = {
-    "place": ("The place", 200),
-    "organiser": ("The organiser", 200),
-    "lab_date": ("The date", 40),
+    "place": (FieldLabel(N_("Place"), N_("The place cannot be empty.")), 200),
+    "organiser": (FieldLabel(N_("Organiser"), N_("The organiser cannot be empty.")), 200),
+    "lab_date": (FieldLabel(N_("Date"), N_("The date cannot be empty.")), 40),
 }
 
 
@@ -153,13 +177,16 @@ def create_session(
     settings = get_settings()
     # Every list is counted before any text is cleaned: an over-long list costs nothing.
     if not data.challenges:
-        raise InvalidInput("A session needs at least one challenge.", field="challenges")
+        raise InvalidInput(_("A session needs at least one challenge."), field="challenges")
     if len(data.challenges) > settings.max_challenges:
         raise InvalidInput(
-            f"At most {settings.max_challenges} challenges per session.", field="challenges"
+            _("At most %(n)s challenges per session.", n=settings.max_challenges),
+            field="challenges",
         )
     if data.categories is not None and len(data.categories) > MAX_CATEGORIES:
-        raise InvalidInput(f"At most {MAX_CATEGORIES} categories are allowed.", field="categories")
+        raise InvalidInput(
+            _("At most %(n)s categories are allowed.", n=MAX_CATEGORIES), field="categories"
+        )
     for index, challenge in enumerate(data.challenges):
         _check_question_count(index, challenge)
     title = clean_title(data.title)
@@ -204,7 +231,7 @@ def _unused_code(db: Session) -> str:
         code = new_code()
         if db.exec(select(WorkshopSession.id).where(WorkshopSession.code == code)).first() is None:
             return code
-    raise Conflict("Could not find a free session code; please try again.")
+    raise Conflict(_("Could not find a free session code; please try again."))
 
 
 def list_challenges(db: Session, session: WorkshopSession) -> list[Challenge]:
@@ -222,7 +249,7 @@ def get_challenge(db: Session, session: WorkshopSession, challenge_id: int) -> C
     """A challenge of this session, or 404."""
     challenge = db.get(Challenge, challenge_id)
     if challenge is None or challenge.session_id != session.id:
-        raise NotFound(f"This session has no challenge {challenge_id}.")
+        raise NotFound(_("This session has no challenge %(id)s.", id=challenge_id))
     return challenge
 
 
@@ -305,7 +332,7 @@ def clean_category_descriptions(
             clean_text(
                 text,
                 field="category_descriptions",
-                label=_("A category description"),
+                label=CATEGORY_DESCRIPTION,
                 max_chars=200,
                 required=False,
             ).split()
@@ -339,7 +366,10 @@ def change_phase(db: Session, session: WorkshopSession, phase: str) -> str:
     """Move the session to any phase, forwards or back; ratings and clusters are kept."""
     if phase not in PHASES:
         names = ", ".join(PHASES)
-        raise InvalidInput(f"Unknown phase “{phase}”. Use one of: {names}.", field="phase")
+        raise InvalidInput(
+            _("Unknown phase “%(phase)s”. Use one of: %(names)s.", phase=phase, names=names),
+            field="phase",
+        )
     if phase != session.phase:
         previous = session.phase
         session.phase = Phase(phase)
@@ -379,7 +409,7 @@ def join(
     clean = clean_text(
         name,
         field="name",
-        label="The name",
+        label=NAME,
         max_chars=get_settings().name_max_chars,
         required=False,
     )
@@ -394,11 +424,11 @@ def join(
 def rename_participant(db: Session, actor: Actor, name: str) -> Participant:
     """A participant changes their display name."""
     if actor.participant is None:
-        raise Forbidden("Only participants have a display name.")
+        raise Forbidden(_("Only participants have a display name."))
     actor.participant.name = clean_text(
         name,
         field="name",
-        label="The name",
+        label=NAME,
         max_chars=get_settings().name_max_chars,
         required=False,
     )
@@ -491,13 +521,13 @@ def add_contribution(
         existing = _by_client_id(db, session, client_id)
         if existing is not None:
             return existing, False
-    require_phase(session, ["brainstorm"], "Adding contributions")
+    require_phase(session, ["brainstorm"], ADDING_CONTRIBUTIONS)
     if actor.participant_id is not None:  # the facilitator may paste in a whole wall of notes
         ratelimit.hit("contribute", f"{session.id}:{actor.participant_id}")
         ratelimit.hit("contribute_session", session.code)
     challenge = get_challenge(db, session, challenge_id)
     cleaned = clean_text(
-        text, field="text", label="Your contribution", max_chars=settings.contribution_max_chars
+        text, field="text", label=YOUR_CONTRIBUTION, max_chars=settings.contribution_max_chars
     )
     if actor.participant is not None:
         # Count and insert as one step per person: the participant's row is locked until the
@@ -516,8 +546,11 @@ def add_contribution(
         ).one()
         if already >= settings.contributions_per_challenge:
             raise TooLarge(
-                f"You have reached the limit of {settings.contributions_per_challenge} "
-                "contributions for this challenge."
+                ngettext(
+                    "You have reached the limit of %(num)s contribution for this challenge.",
+                    "You have reached the limit of %(num)s contributions for this challenge.",
+                    settings.contributions_per_challenge,
+                )
             )
     contribution = Contribution(
         session_id=session.id,  # type: ignore[arg-type]
@@ -570,7 +603,7 @@ def get_contribution(db: Session, session: WorkshopSession, contribution_id: int
     """A contribution of this session, or 404."""
     contribution = db.get(Contribution, contribution_id)
     if contribution is None or contribution.session_id != session.id:
-        raise NotFound(f"This session has no contribution {contribution_id}.")
+        raise NotFound(_("This session has no contribution %(id)s.", id=contribution_id))
     return contribution
 
 
@@ -578,7 +611,7 @@ def get_own_contribution(db: Session, actor: Actor, contribution_id: int) -> Con
     """One of the actor's own contributions, or 404 / 403."""
     contribution = get_contribution(db, actor.session, contribution_id)
     if contribution.participant_id != actor.participant_id:
-        raise Forbidden("You can only change your own contributions.")
+        raise Forbidden(_("You can only change your own contributions."))
     return contribution
 
 
@@ -586,8 +619,8 @@ def _check_can_change(actor: Actor, contribution: Contribution) -> None:
     if actor.is_facilitator:
         return
     if contribution.participant_id != actor.participant_id:
-        raise Forbidden("You can only change your own contributions.")
-    require_phase(actor.session, ["brainstorm"], "Changing contributions")
+        raise Forbidden(_("You can only change your own contributions."))
+    require_phase(actor.session, ["brainstorm"], CHANGING_CONTRIBUTIONS)
 
 
 def edit_contribution(db: Session, actor: Actor, contribution_id: int, text: str) -> Contribution:
@@ -597,7 +630,7 @@ def edit_contribution(db: Session, actor: Actor, contribution_id: int, text: str
     contribution.text = clean_text(
         text,
         field="text",
-        label="The contribution",
+        label=CONTRIBUTION,
         max_chars=get_settings().contribution_max_chars,
     )
     contribution.updated_at = utcnow()
@@ -679,7 +712,7 @@ def visible_contributions(
 def author_names(db: Session, session: WorkshopSession) -> dict[int, str]:
     """Participant id → display name (or “Participant N”) for the facilitator's eyes."""
     return {
-        p.id: (p.name or f"Participant {i}")  # type: ignore[misc]
+        p.id: (p.name or _("Participant %(number)s", number=i))  # type: ignore[misc]
         for i, p in enumerate(list_participants(db, session), start=1)
     }
 
@@ -687,8 +720,8 @@ def author_names(db: Session, session: WorkshopSession) -> dict[int, str]:
 def author_label(contribution: Contribution, names: dict[int, str]) -> str:
     """Who wrote a contribution, as the facilitator sees it (`names` from `author_names`)."""
     if contribution.participant_id is None:
-        return "Facilitator"
-    return names.get(contribution.participant_id, "Participant")
+        return _("Facilitator")
+    return names.get(contribution.participant_id, _("Participant"))
 
 
 def contribution_public(

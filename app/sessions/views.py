@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.clustering.views import clusters_context
 from app.config import get_settings
 from app.errors import NotFound
-from app.i18n import _, ngettext
+from app.i18n import N_, _, ngettext
 from app.matrix import service as matrix_service
 from app.matrix.views import ScoreCard, projector_slides, results_context, scoring_context
 from app.sessions import service
@@ -27,7 +27,7 @@ from app.sessions.forms import SettingsForm
 from app.sessions.links import join_link
 from app.sessions.models import Challenge, Contribution, WorkshopSession
 from app.sessions.qr import qr_svg
-from app.vocabulary import MATRIX_LEVELS, PHASES, RELEVANCE_LABELS
+from app.vocabulary import MATRIX_LEVELS, PHASES, RELEVANCE_LABELS, Translated
 
 # The newest notes sent to the projector's wall; it shows as many of them as fit the screen.
 PROJECTOR_WALL_SIZE = 48
@@ -174,13 +174,16 @@ def participant_row(db: Session, session: WorkshopSession, participant_id: int) 
     raise NotFound(_("This session has no participant %(id)s.", id=participant_id))
 
 
-PHASE_HELP = {
-    "setup": "Participants who join see a waiting screen with the challenges.",
-    "brainstorm": "Participants write down gaps and missing interventions, per challenge.",
-    "clustering": "Participants watch the clusters form while you group the contributions.",
-    "scoring": "Participants score every cluster on relevance and policy level.",
-    "report": "Participants see the ranked results; export the report.",
-}
+# What participants see in each phase, for the facilitator (translated when read).
+PHASE_HELP: Translated[str] = Translated(
+    {
+        "setup": N_("Participants who join see a waiting screen with the challenges."),
+        "brainstorm": N_("Participants write down gaps and missing interventions, per challenge."),
+        "clustering": N_("Participants watch the clusters form while you group the contributions."),
+        "scoring": N_("Participants score every cluster on relevance and policy level."),
+        "report": N_("Participants see the ranked results; export the report."),
+    }
+)
 
 
 def dashboard_context(

@@ -38,11 +38,26 @@
   // A message by key, with its {name} placeholders filled from `values`. A missing key shows
   // the key itself: visible in a test, never a blank.
   function message(key, values) {
-    var text = (config.messages || {})[key];
+    var forms = (config.plurals || {})[key];
+    var text = forms && values && typeof values.count === "number"
+      ? pluralForm(forms, values.count)
+      : (config.messages || {})[key];
     if (typeof text !== "string") return key;
     return text.replace(/\{(\w+)\}/g, function (whole, name) {
       return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
     });
+  }
+
+  // A message with a count in the plural form the page's language uses for it: the server
+  // sends every form by CLDR category (app/vocabulary.py CLIENT_PLURALS).
+  function pluralForm(forms, count) {
+    var category = null;
+    try {
+      category = new Intl.PluralRules(config.pluralLocale || undefined).select(count);
+    } catch (e) {
+      category = null;
+    }
+    return forms[category] || forms.other;
   }
 
   /* ------------------------------------------------------------ toasts */
@@ -280,7 +295,7 @@
 
     var timer = null;
     function text(left) {
-      return left === 1 ? message("oneCharacterLeft") : message("charactersLeft", { count: left });
+      return message("charactersLeft", { count: left });
     }
     function update(announce) {
       var left = max - field.value.length;

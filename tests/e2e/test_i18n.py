@@ -74,3 +74,24 @@ def test_the_language_switcher_works_with_the_keyboard_alone(
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.locator("#field-language")).to_have_value("de")
     assert_accessible(page, "create form in German")
+
+
+def test_a_count_in_a_script_takes_the_plural_form_of_the_language(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    """The character counter: French says “0 caractère restant” (zero is singular in
+    French), English “0 characters left”; the forms come from the server, the choice from
+    Intl.PluralRules."""
+    spoken = "#field-title-counter .visually-hidden"
+    french = new_context(locale="fr-FR").new_page()
+    french.goto("/new")
+    french.fill("#field-title", "x" * 198)
+    expect(french.locator(spoken)).to_have_text("2 caractères restants")
+    french.fill("#field-title", "x" * 200)
+    expect(french.locator(spoken)).to_have_text("0 caractère restant")
+    english = new_context(locale="en-GB").new_page()
+    english.goto("/new")
+    english.fill("#field-title", "x" * 199)
+    expect(english.locator(spoken)).to_have_text("1 character left")
+    english.fill("#field-title", "x" * 200)
+    expect(english.locator(spoken)).to_have_text("0 characters left")

@@ -372,7 +372,7 @@ HEADINGS = {
     "el": ("Σύνοψη", "Μεθοδολογία", "Παράρτημα: όλες οι συνεισφορές", "Σελίδα 2 από"),
 }
 COLUMNS = {
-    "de": ("Empfehlung", "Politische Ebene", "Matrixspalte (Relevanz)", "Umstritten"),
+    "de": ("Empfehlung", "Politikebene", "Matrixspalte (Relevanz)", "Umstritten"),
     "el": ("Σύσταση", "Επίπεδο πολιτικής", "Στήλη της μήτρας (συνάφεια)", "Αμφιλεγόμενη"),
 }
 
