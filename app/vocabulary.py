@@ -174,6 +174,9 @@ CLIENT_MESSAGES: dict[str, str] = {
     "charactersUsed": N_("{used} / {max}"),
     "oneCharacterLeft": N_("1 character left"),
     "charactersLeft": N_("{count} characters left"),
+    "charactersTooMany": N_(
+        "{count} too many: at most {max} characters can be sent. Shorten the text to send it."
+    ),
     # confirmation dialog
     "confirmTitle": N_("Please confirm"),
     "confirmCancel": N_("Cancel"),
