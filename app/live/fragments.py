@@ -183,7 +183,8 @@ class Renderer:
         html = self.template(
             "participant/_score_card.html", {"session": actor.session, "card": card}
         )
-        summary = self.template("participant/_score_summary.html", scoring_context(db, actor))
+        context = {"session": actor.session, **scoring_context(db, actor, summary=True)}
+        summary = self.template("participant/_score_summary.html", context)
         return oob(html) + oob(summary)
 
     def my_scoring_progress(self, db: Session, actor: Actor) -> str:

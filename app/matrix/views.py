@@ -205,8 +205,11 @@ def scoring_context(
         cluster_id = override.cluster.id
     card = None
     if not summary:
-        wanted = cluster_id if cluster_id is not None else next_to_score(groups)
-        card = next((c for c in run if c.cluster.id == wanted), None)
+        # A cluster that is not (or no longer) there: the first one not scored yet.
+        card = next((c for c in run if c.cluster.id == cluster_id), None)
+        if card is None:
+            wanted = next_to_score(groups)
+            card = next((c for c in run if c.cluster.id == wanted), None)
     if card is not None and override is not None:
         for name in ("relevance", "policy_level", "error", "error_field"):
             setattr(card, name, getattr(override, name))
