@@ -119,9 +119,7 @@ def rate(
         card = score_card(db, actor, get_cluster(db, session, cluster_id))
         card.just_saved = True
         context = {"session": session, "card": card, **scoring_progress_context(db, actor)}
-        return render(
-            request, "participant/_score_saved.html", context, headers={"HX-Reswap": "none"}
-        )
+        return render(request, "participant/_score_saved.html", context)
     next_id = next_to_score(score_cards(db, actor), after=cluster_id)
     if not is_htmx(request):
         url = after_saving_url(session.code, next_id, saved=cluster_id)

@@ -506,7 +506,7 @@ def test_the_brainstorm_box_comes_before_the_challenge_and_the_title_appears_onc
     body = html.split("<body", 1)[1]
     assert body.count("AI in the cultural and creative industries") == 1
     content = body.split('id="phase-content"', 1)[1]
-    assert content.index('id="field-text"') < content.index('id="challenge-title"')
+    assert content.index('id="field-text"') < content.index('id="challenge-about-title"')
     # The phase bar (sticky in CSS) holds the timer and the count, above the box.
     bar = content.split('class="phase-bar"', 1)[1].split('class="participant__header"', 1)[0]
     assert "data-timer" in bar and 'id="sent-count">1 sent<' in bar
