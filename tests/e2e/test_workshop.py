@@ -179,7 +179,9 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     for person in people:
         page = person.page
         follows_phase(page, "Brainstorm")
-        expect(page.get_by_label("What is missing? One gap or missing intervention")).to_be_visible()
+        expect(
+            page.get_by_label("What is missing? One gap or missing intervention")
+        ).to_be_visible()
         for challenge, text in IDEAS[person.name]:
             tab = page.get_by_role("navigation", name="Challenges").get_by_role(
                 "link", name=challenge
