@@ -252,7 +252,7 @@ def test_every_participant_screen_learns_at_once_when_names_go_into_the_report(
     watching = stream_for(client, room, "participant", who=0, page_phase=phase)
     after = updates(sent(client, watching, event(98, "session_updated")))
     assert swaps(after, "privacy-note") and "Names are on in the report" in after
-    assert swaps(after, "privacy-flag") and "Names in the report" in after
+    assert swaps(after, "privacy-flag") and "Names are on in the report: see" in after
     assert "The report is anonymous" not in after
 
 

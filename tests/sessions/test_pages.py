@@ -545,9 +545,9 @@ def test_the_privacy_note_follows_the_names_setting(client: TestClient) -> None:
     html = client.get(f"/s/{w.code}", headers=PAGE).text
     assert (
         "The report is anonymous" in html
-        and 'id="privacy-flag" class="privacy-flag"></span>' in html
+        and 'id="privacy-flag" class="privacy-flag"></div>' in html
     )
     client.patch(w.url(""), json={"show_names": True}, headers=w.f)
     html = client.get(f"/s/{w.code}", headers=PAGE).text
     assert "The report is anonymous" not in html and "Names are on in the report" in html
-    assert 'href="#your-name"' in html.split('id="privacy-flag"', 1)[1].split("</span>", 1)[0]
+    assert 'href="#your-name"' in html.split('id="privacy-flag"', 1)[1].split("</div>", 1)[0]
