@@ -15,6 +15,7 @@ from app.clustering.models import Cluster
 from app.clustering.service import get_cluster
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, WrongPhase, on_refusal
+from app.i18n import _
 from app.matrix import service
 from app.matrix.models import RatingIn
 from app.matrix.views import (
@@ -59,10 +60,10 @@ def rating_input(relevance: str, policy_level: str) -> RatingIn:
         fields = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
         if "relevance" in fields:
             raise InvalidInput(
-                "Choose how relevant this solution is, from 1 to 5.", field="relevance"
+                _("Choose how relevant this solution is, from 1 to 5."), field="relevance"
             ) from None
         raise InvalidInput(
-            "Choose the policy level this solution should be addressed at.",
+            _("Choose the policy level this solution should be addressed at."),
             field="policy_level",
         ) from None
 

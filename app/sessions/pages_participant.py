@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, NotFound, on_refusal
+from app.i18n import _
 from app.matrix.views import saved_note
 from app.models_base import PathId
 from app.ratelimit import CallerDep
@@ -184,7 +185,7 @@ def rename(request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
         return RedirectResponse(f"/s/{actor.session.code}?renamed=1#your-name", status_code=303)
     context = participant_context(request, db, actor, name_saved=True)
     context["oob_header"] = True
-    return render(request, "participant/_name.html", context, headers=toast("Name saved."))
+    return render(request, "participant/_name.html", context, headers=toast(_("Name saved.")))
 
 
 # --- brainstorm ------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ def add_contribution(
 
     on_refusal(request, refused)
     if challenge_id is None:
-        raise InvalidInput("Choose a challenge first.", field="text")
+        raise InvalidInput(_("Choose a challenge first."), field="text")
     service.add_contribution(db, actor, challenge_id, text, client_id)
     if not is_htmx(request):
         return RedirectResponse(page_url(actor.session, challenge_id, sent=1), status_code=303)
@@ -314,7 +315,7 @@ def edit_contribution(
     if not is_htmx(request):
         url = page_url(actor.session, challenge_id)
         return RedirectResponse(f"{url}#contribution-{contribution_id}", status_code=303)
-    return _item(request, actor, contribution, headers=toast("Saved."))
+    return _item(request, actor, contribution, headers=toast(_("Saved.")))
 
 
 @router.post("/s/{code}/contributions/{contribution_id}/delete")
@@ -339,7 +340,7 @@ def delete_contribution(
     service.remove_contribution(db, actor, contribution_id)
     if not is_htmx(request):
         return RedirectResponse(page_url(actor.session, challenge_id), status_code=303)
-    return _brainstorm_region(request, db, actor, challenge_id, headers=toast("Deleted."))
+    return _brainstorm_region(request, db, actor, challenge_id, headers=toast(_("Deleted.")))
 
 
 @router.get("/s/{code}/others")
