@@ -181,6 +181,7 @@ CLIENT_MESSAGES: dict[str, str] = {
     "charactersUsed": N_("{used} / {max}"),
     # (the plural forms come from CLIENT_PLURALS)
     "charactersLeft": "{count} characters left",
+    "charactersTooMany": "{count} characters too many: at most {max} characters can be sent.",
     # confirmation dialog
     "confirmTitle": N_("Please confirm"),
     "confirmCancel": N_("Cancel"),
@@ -241,6 +242,13 @@ CLIENT_MESSAGES: dict[str, str] = {
 # Intl.PluralRules for `pluralLocale`).
 CLIENT_PLURALS: dict[str, Callable[[int], str]] = {
     "charactersLeft": lambda n: ngettext("{count} character left", "{count} characters left", n),
+    "charactersTooMany": lambda n: ngettext(
+        "{count} character too many: at most {max} characters can be sent. Shorten the text "
+        "to send it.",
+        "{count} characters too many: at most {max} characters can be sent. Shorten the text "
+        "to send it.",
+        n,
+    ),
 }
 
 

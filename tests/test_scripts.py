@@ -15,7 +15,7 @@ from app.vocabulary import CLIENT_MESSAGES, LEVEL_LABELS, PHASE_LABELS, client_c
 SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "static" / "js").glob("*.js"))
 
 # Words a script must spell because they are not shown to anyone: HTTP headers and key names.
-TECHNICAL = {"Accept", "Content-Disposition", "Escape", "use strict"}
+TECHNICAL = {"Accept", "Content-Disposition", "Enter", "Escape", "use strict"}
 # Before a `/`, these mean a regular expression starts (not a division).
 _REGEX_BEFORE = set("(,=:[!&|?{};+-*%<>~^") | {""}
 

@@ -45,6 +45,7 @@ class ChallengeClusters:
     challenge: Challenge
     clusters: list[ClusterSummary]
     unclustered: int
+    ungrouped_texts: list[str] = field(default_factory=list)
 
 
 def cluster_overview(
@@ -66,16 +67,21 @@ def cluster_overview(
             )
             for c in own
         ]
-        unclustered = sum(
-            1 for c in contributions if c.challenge_id == challenge.id and c.cluster_id is None
+        loose = [
+            c for c in contributions if c.challenge_id == challenge.id and c.cluster_id is None
+        ]
+        overview.append(
+            ChallengeClusters(
+                challenge, summaries, len(loose), [c.text for c in loose] if with_texts else []
+            )
         )
-        overview.append(ChallengeClusters(challenge, summaries, unclustered))
     return overview
 
 
 def clusters_context(db: Session, session: WorkshopSession) -> dict[str, Any]:
-    """Partial `participant/_clusters.html` (#participant-clusters)."""
-    return {"session": session, "cluster_groups": cluster_overview(db, session)}
+    """Partial `participant/_clusters.html` (#participant-clusters): which contributions went
+    into which cluster, and which are not grouped yet (texts only, never authors)."""
+    return {"session": session, "cluster_groups": cluster_overview(db, session, with_texts=True)}
 
 
 # --- the facilitator's board -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from app.matrix.views import (
     results_context,
     reveal_context,
     score_card,
+    scoring_context,
     scoring_progress_context,
 )
 from app.sessions import service
@@ -141,8 +142,24 @@ class Renderer:
         return Fragment(oob(html))
 
     def results(self, db: Session, session: WorkshopSession) -> Fragment:
-        """Ranked results (#results)."""
-        return Fragment(oob(self.template("sessions/_results.html", results_context(db, session))))
+        """Ranked results as cards (#results)."""
+        context = results_context(db, session)
+        return Fragment(oob(self.template("participant/_results.html", context)))
+
+    def privacy_note(self, session: WorkshopSession) -> Fragment:
+        """What the report shows of participants (#privacy-note, #privacy-flag): open pages
+        learn at once when the facilitator turns names on or off."""
+        context = {"session": session}
+        note = self.template("participant/_privacy_note.html", context)
+        flag = self.template("participant/_privacy_flag.html", context)
+        return Fragment(oob(note) + oob(flag))
+
+    def score_card_removed(self, session: WorkshopSession, cluster_id: int) -> Fragment:
+        """A cluster removed while someone may be scoring it (#cluster-N): a notice with the
+        way on, in place of the card."""
+        context = {"session": session, "cluster_id": cluster_id}
+        html = self.template("participant/_score_removed.html", context)
+        return Fragment(oob(html) + deleted(f"summary-{cluster_id}"))
 
     def revealed_results(
         self, db: Session, session: WorkshopSession, *, only_if_shown: bool = False
@@ -167,16 +184,19 @@ class Renderer:
         return oob(self.template("participant/_contribution_item.html", context))
 
     def score_card(self, db: Session, actor: Actor, cluster_id: int) -> str:
-        """A cluster to score (#cluster-N), appended to its challenge's list when new;
-        live.js keeps what the participant has chosen but not saved yet."""
+        """The cluster being scored (#cluster-N), where a page shows it, and the summary of
+        every score (#score-summary), where a page shows that; live.js keeps what the
+        participant has chosen but not saved yet."""
         cluster = db.get(Cluster, cluster_id)
         if cluster is None or cluster.session_id != actor.session.id:
-            return deleted(f"cluster-{cluster_id}")
+            return ""
         card = score_card(db, actor, cluster)
         html = self.template(
             "participant/_score_card.html", {"session": actor.session, "card": card}
         )
-        return wrapped(html, f"beforeend:#score-cards-{cluster.challenge_id}")
+        context = {"session": actor.session, **scoring_context(db, actor, summary=True)}
+        summary = self.template("participant/_score_summary.html", context)
+        return oob(html) + oob(summary)
 
     def my_scoring_progress(self, db: Session, actor: Actor) -> str:
         """ "n of N scored" (#scoring-progress)."""

@@ -95,35 +95,9 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
     cid = data.get("contribution_id")
     cluster_id = data.get("cluster_id")
     if watch.view == PARTICIPANT_VIEW:
-        phase = watch.page_phase
-        if phase == "brainstorm":
-            return {
-                "contribution_added": [("others_added", cid)],
-                "contribution_updated": [("others_updated", cid)],
-                "contribution_removed": [("others_deleted", cid)],
-                "session_updated": [("others_sections", None)],
-            }.get(kind, [])
-        if phase == "clustering" and kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | {
-            "session_updated"
-        }:
-            return [("participant_clusters", None)]
-        if phase == "scoring":
-            if kind == "results_revealed":  # shown or hidden: the results follow at once
-                return [("revealed_results", None)]
-            # Revealed results grow as ratings arrive (nothing is sent while they are hidden).
-            regions: list[Region] = (
-                [("revealed_results_update", None)]
-                if kind in CLUSTER_EVENTS | {"rating_changed"}
-                else []
-            )
-            if kind == "cluster_changed" and cluster_id is not None:
-                return [("score_card", cluster_id), ("my_scoring_progress", None), *regions]
-            if kind == "cluster_removed" and cluster_id is not None:
-                return [("score_card_deleted", cluster_id), ("my_scoring_progress", None), *regions]
-            return regions
-        if phase == "report" and kind in CLUSTER_EVENTS | {"rating_changed", "session_updated"}:
-            return [("results", None)]
-        return []
+        # Every participant screen says whether the report is anonymous: a privacy promise.
+        privacy = [("privacy_note", None)] if kind == "session_updated" else []
+        return privacy + _participant_regions(watch.page_phase, kind, cid, cluster_id)
     if watch.view == "dashboard":
         if kind == "phase_changed":
             return [("dash_phase", None)]
@@ -159,6 +133,39 @@ def regions_for(watch: Watch, event: LiveEvent) -> list[Region]:
         }:
             return [("projector", None)]
         return []
+    return []
+
+
+def _participant_regions(
+    phase: str | None, kind: str, cid: int | None, cluster_id: int | None
+) -> list[Region]:
+    """The regions of the participant page in `phase` that an event changes."""
+    if phase == "brainstorm":
+        brainstorm: dict[str, list[Region]] = {
+            "contribution_added": [("others_added", cid)],
+            "contribution_updated": [("others_updated", cid)],
+            "contribution_removed": [("others_deleted", cid)],
+            "session_updated": [("others_sections", None)],
+        }
+        return brainstorm.get(kind, [])
+    if phase == "clustering" and kind in CONTRIBUTION_EVENTS | CLUSTER_EVENTS | {"session_updated"}:
+        return [("participant_clusters", None)]
+    if phase == "scoring":
+        if kind == "results_revealed":  # shown or hidden: the results follow at once
+            return [("revealed_results", None)]
+        # Revealed results grow as ratings arrive (nothing is sent while they are hidden).
+        regions: list[Region] = (
+            [("revealed_results_update", None)]
+            if kind in CLUSTER_EVENTS | {"rating_changed"}
+            else []
+        )
+        if kind == "cluster_changed" and cluster_id is not None:
+            return [("score_card", cluster_id), ("my_scoring_progress", None), *regions]
+        if kind == "cluster_removed" and cluster_id is not None:
+            return [("score_card_removed", cluster_id), ("my_scoring_progress", None), *regions]
+        return regions
+    if phase == "report" and kind in CLUSTER_EVENTS | {"rating_changed", "session_updated"}:
+        return [("results", None)]
     return []
 
 
@@ -290,8 +297,6 @@ class PageStream:
         sid = self.watch.session_id
         if name == "others_deleted":
             return Fragment(deleted(f"other-{arg}") + deleted(f"contribution-{arg}"))
-        if name == "score_card_deleted":
-            return Fragment(deleted(f"cluster-{arg}"))
         key: tuple[Hashable, ...] = (sid, seq, name, arg, self.language)
         if name == "projector":  # the join link follows the address the room uses
             key += (str(self.request.base_url),)
@@ -328,6 +333,10 @@ class PageStream:
             return r.revealed_results(db, session, only_if_shown=True)
         if name == "matrix_reveal":
             return r.matrix_reveal(session)
+        if name == "privacy_note":
+            return r.privacy_note(session)
+        if name == "score_card_removed":
+            return r.score_card_removed(session, arg)  # type: ignore[arg-type]
         if name == "dash_counts":
             return r.dash_counts(db, session)
         if name == "dash_phase":

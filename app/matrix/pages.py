@@ -18,7 +18,15 @@ from app.errors import AppError, InvalidInput, WrongPhase, on_refusal
 from app.i18n import _
 from app.matrix import service
 from app.matrix.models import RatingIn
-from app.matrix.views import matrix_context, reveal_context, score_card, scoring_progress_context
+from app.matrix.views import (
+    matrix_context,
+    next_to_score,
+    reveal_context,
+    saved_note,
+    score_card,
+    score_cards,
+    scoring_progress_context,
+)
 from app.models_base import PathId
 from app.sessions import service as sessions_service
 from app.sessions.auth import FacilitatorPageDep, ParticipantPageDep, reload_actor
@@ -73,21 +81,33 @@ def rating_input(relevance: str, policy_level: str) -> RatingIn:
         fields = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
         if "relevance" in fields:
             raise InvalidInput(
-                "Choose how relevant this solution is, from 1 to 5.", field="relevance"
+                _("Choose how relevant this solution is, from 1 to 5."), field="relevance"
             ) from None
         raise InvalidInput(
-            "Choose the policy level this solution should be addressed at.",
+            _("Choose the policy level this solution should be addressed at."),
             field="policy_level",
         ) from None
+
+
+def after_saving_url(code: str, next_id: int | None, saved: int | None = None) -> str:
+    """The participant page on the next cluster to score, or on the summary."""
+    step = f"cluster={next_id}" if next_id is not None else "step=summary"
+    return f"/s/{code}?{step}" + (f"&saved={saved}" if saved is not None else "")
 
 
 @router.post("/s/{code}/clusters/{cluster_id}/rating")
 def rate(
     cluster_id: PathId, request: Request, db: DbDep, actor: ParticipantPageDep, form: FormDep
 ) -> Response:
-    """Save this participant's score of one cluster (a second save replaces it)."""
+    """Save this participant's score of one cluster (a second save replaces it).
+
+    With `advance` (the plain form always sends it; the page's script when a first score is
+    complete by a tap) the answer is the next cluster not scored yet, or the summary; without
+    it only the card's status and the progress change, so the person stays where they are.
+    """
     relevance = form_text(form, "relevance")
     level = form_text(form, "policy_level")
+    advance = form_text(form, "advance") == "1"
 
     def refused(db: Session, error: AppError) -> Response | None:
         again = reload_actor(db, actor)
@@ -101,7 +121,11 @@ def rate(
         if is_htmx(request):
             context = {"session": again.session, "card": card, "focus_card": True}
             return render(
-                request, "participant/_score_card.html", context, status_code=error.status_code
+                request,
+                "participant/_score_card.html",
+                context,
+                status_code=error.status_code,
+                headers={"HX-Retarget": f"#cluster-{cluster_id}", "HX-Reswap": "outerHTML"},
             )
         view = "scoring" if isinstance(error, WrongPhase) else None
         context = participant_context(request, db, again, view_phase=view, score_override=card)
@@ -110,15 +134,29 @@ def rate(
     on_refusal(request, refused)
     service.rate(db, actor, cluster_id, rating_input(relevance, level))
     session = actor.session
+    if not advance:
+        if not is_htmx(request):
+            url = f"/s/{session.code}?cluster={cluster_id}&saved={cluster_id}"
+            return RedirectResponse(url, status_code=303)
+        card = score_card(db, actor, get_cluster(db, session, cluster_id))
+        card.just_saved = True
+        context = {"session": session, "card": card, **scoring_progress_context(db, actor)}
+        return render(request, "participant/_score_saved.html", context)
+    next_id = next_to_score(score_cards(db, actor), after=cluster_id)
     if not is_htmx(request):
-        return RedirectResponse(f"/s/{session.code}#cluster-{cluster_id}", status_code=303)
-    card = score_card(db, actor, get_cluster(db, session, cluster_id))
-    card.just_saved = True
-    context = {
-        "session": session,
-        "card": card,
-        "focus_card": True,
-        "oob_progress": True,
-        **scoring_progress_context(db, actor),
+        url = after_saving_url(session.code, next_id, saved=cluster_id)
+        return RedirectResponse(url, status_code=303)
+    context = participant_context(
+        request,
+        db,
+        actor,
+        score_cluster=next_id,
+        score_summary=next_id is None,
+        saved_note=saved_note(db, actor, cluster_id),
+    )
+    headers = {
+        "HX-Retarget": "#phase-content",
+        "HX-Reswap": "outerHTML show:top",
+        "HX-Push-Url": after_saving_url(session.code, next_id),
     }
-    return render(request, "participant/_score_saved.html", context, headers=toast("Score saved."))
+    return render(request, PARTICIPANT_PAGE, context, block="phase_content", headers=headers)

@@ -140,12 +140,13 @@ def reveal_context(session: WorkshopSession) -> dict[str, Any]:
     }
 
 
-# --- participant: scoring --------------------------------------------------------------------
+# --- participant: scoring, one proposed solution at a time ----------------------------------
 
 
 @dataclass
 class ScoreCard:
-    """One cluster to score, with the saved rating and what was last submitted."""
+    """One cluster to score, with the saved rating and what was last submitted, and where it
+    stands in the participant's run through every cluster ("3 of 9")."""
 
     cluster: Cluster
     size: int
@@ -157,6 +158,11 @@ class ScoreCard:
     error: str | None = None
     error_field: str | None = None
     just_saved: bool = False
+    challenge: Challenge | None = None
+    position: int = 0
+    total: int = 0
+    previous_id: int | None = None
+    next_id: int | None = None
 
     @property
     def saved(self) -> bool:
@@ -169,6 +175,15 @@ class ChallengeScoring:
     cards: list[ScoreCard]
 
 
+@dataclass
+class SavedNote:
+    """The score just saved, said once on the next screen."""
+
+    title: str
+    relevance: int
+    level: str
+
+
 def scoring_progress_context(db: Session, actor: Actor) -> dict[str, Any]:
     """Partial `participant/_scoring_progress.html` (#scoring-progress): n of N scored."""
     clusters = list_clusters(db, actor.session)
@@ -179,18 +194,14 @@ def scoring_progress_context(db: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def scoring_context(
-    db: Session, actor: Actor, *, override: ScoreCard | None = None
-) -> dict[str, Any]:
-    """The scoring region: every cluster of every challenge as its own small form."""
+def score_cards(db: Session, actor: Actor) -> list[ChallengeScoring]:
+    """Every cluster of every challenge in board order, each with this participant's score
+    and its place in the run (position, previous and next cluster)."""
     ratings = service.my_ratings(db, actor)
     groups = []
     for group in cluster_overview(db, actor.session, with_texts=True):
         cards = []
         for summary in group.clusters:
-            if override is not None and override.cluster.id == summary.cluster.id:
-                cards.append(override)
-                continue
             rating = ratings.get(summary.cluster.id)  # type: ignore[arg-type]
             cards.append(
                 ScoreCard(
@@ -201,13 +212,76 @@ def scoring_context(
                     policy_level=rating.policy_level if rating else None,
                     saved_relevance=rating.relevance if rating else None,
                     saved_level=rating.policy_level if rating else None,
+                    challenge=group.challenge,
                 )
             )
         groups.append(ChallengeScoring(group.challenge, cards))
-    return {"scoring_groups": groups, **scoring_progress_context(db, actor)}
+    run = [card for group in groups for card in group.cards]
+    for index, card in enumerate(run):
+        card.position, card.total = index + 1, len(run)
+        card.previous_id = run[index - 1].cluster.id if index > 0 else None
+        card.next_id = run[index + 1].cluster.id if index + 1 < len(run) else None
+    return groups
+
+
+def next_to_score(groups: list[ChallengeScoring], after: int | None = None) -> int | None:
+    """The first cluster not scored yet after cluster `after` (from the start when none is
+    left after it, or when `after` is None); None when every cluster is scored."""
+    run = [card for group in groups for card in group.cards]
+    start = next((i + 1 for i, c in enumerate(run) if c.cluster.id == after), 0)
+    for card in run[start:] + run[:start]:
+        if not card.saved:
+            return card.cluster.id
+    return None
+
+
+def scoring_context(
+    db: Session,
+    actor: Actor,
+    *,
+    cluster_id: int | None = None,
+    summary: bool = False,
+    override: ScoreCard | None = None,
+    saved_note: SavedNote | None = None,
+) -> dict[str, Any]:
+    """The scoring region: one cluster to score (`cluster_id`, else the first not scored
+    yet), or the summary of every score (asked for, or when everything is scored)."""
+    groups = score_cards(db, actor)
+    run = [card for group in groups for card in group.cards]
+    if override is not None:
+        cluster_id = override.cluster.id
+    card = None
+    if not summary:
+        # A cluster that is not (or no longer) there: the first one not scored yet.
+        card = next((c for c in run if c.cluster.id == cluster_id), None)
+        if card is None:
+            wanted = next_to_score(groups)
+            card = next((c for c in run if c.cluster.id == wanted), None)
+    if card is not None and override is not None:
+        for name in ("relevance", "policy_level", "error", "error_field"):
+            setattr(card, name, getattr(override, name))
+    return {
+        "scoring_groups": groups,
+        "card": card,
+        "scoring_summary": card is None and bool(run),
+        "saved_note": saved_note,
+        "first_cluster_id": run[0].cluster.id if run else None,
+        **scoring_progress_context(db, actor),
+    }
 
 
 def score_card(db: Session, actor: Actor, cluster: Cluster) -> ScoreCard:
     """Partial `participant/_score_card.html` (#cluster-<id>) for one cluster."""
-    cards = (c for g in scoring_context(db, actor)["scoring_groups"] for c in g.cards)
+    cards = (c for g in score_cards(db, actor) for c in g.cards)
     return next((c for c in cards if c.cluster.id == cluster.id), ScoreCard(cluster, 0, []))
+
+
+def saved_note(db: Session, actor: Actor, cluster_id: int | None) -> SavedNote | None:
+    """What the participant just saved for cluster `cluster_id`, if it is theirs to say."""
+    if cluster_id is None:
+        return None
+    rating = service.my_ratings(db, actor).get(cluster_id)
+    cluster = db.get(Cluster, cluster_id)
+    if rating is None or cluster is None or cluster.session_id != actor.session.id:
+        return None
+    return SavedNote(cluster.title, rating.relevance, rating.policy_level)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.db import DbDep
 from app.errors import AppError, InvalidInput, NotFound, on_refusal
 from app.i18n import _
+from app.matrix.views import saved_note
 from app.models_base import PathId
 from app.ratelimit import CallerDep
 from app.sessions import service
@@ -137,9 +138,19 @@ def join_submit(
 @router.get("/s/{code}")
 def participant_page(request: Request, db: DbDep, actor: ParticipantPageDep) -> Response:
     """The page for the current phase; htmx asks only for the phase's region."""
-    challenge_id = parse_int(request.query_params.get("challenge"))
-    form = ContributionForm(just_sent=request.query_params.get("sent") == "1")
-    context = participant_context(request, db, actor, challenge_id=challenge_id, form=form)
+    query = request.query_params
+    challenge_id = parse_int(query.get("challenge"))
+    form = ContributionForm(just_sent=query.get("sent") == "1")
+    context = participant_context(
+        request,
+        db,
+        actor,
+        challenge_id=challenge_id,
+        form=form,
+        score_cluster=parse_int(query.get("cluster")),
+        score_summary=query.get("step") == "summary",
+        saved_note=saved_note(db, actor, parse_int(query.get("saved"))),
+    )
     return no_store(render(request, PAGE, context, block="phase_content"))
 
 
@@ -228,8 +239,8 @@ def add_contribution(
         db,
         actor,
         challenge_id,
+        # The form says "Sent" itself: a toast would cover the page on a phone.
         form=ContributionForm(just_sent=True, focus=True),
-        headers=toast(_("Sent. Thank you!")),
     )
 
 

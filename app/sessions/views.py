@@ -20,7 +20,13 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.i18n import N_, _, ngettext
 from app.matrix import service as matrix_service
-from app.matrix.views import ScoreCard, projector_slides, results_context, scoring_context
+from app.matrix.views import (
+    SavedNote,
+    ScoreCard,
+    projector_slides,
+    results_context,
+    scoring_context,
+)
 from app.sessions import service
 from app.sessions.auth import Actor
 from app.sessions.forms import SettingsForm
@@ -366,6 +372,9 @@ def participant_context(
     editing: EditState | None = None,
     panel_error: str | None = None,
     score_override: ScoreCard | None = None,
+    score_cluster: int | None = None,
+    score_summary: bool = False,
+    saved_note: SavedNote | None = None,
     name_value: str | None = None,
     name_error: str | None = None,
     name_saved: bool = False,
@@ -394,7 +403,16 @@ def participant_context(
     elif shown == "clustering":
         context.update(clusters_context(db, session))
     elif shown == "scoring":
-        context.update(scoring_context(db, actor, override=score_override))
+        context.update(
+            scoring_context(
+                db,
+                actor,
+                cluster_id=score_cluster,
+                summary=score_summary,
+                override=score_override,
+                saved_note=saved_note,
+            )
+        )
         context.update(results_context(db, session, actor))
     elif shown == "report":
         context.update(results_context(db, session, actor))

@@ -274,7 +274,8 @@
 
   function setupCounter(field) {
     if (field.hasAttribute("data-counter-ready")) return;
-    var max = parseInt(field.getAttribute("maxlength"), 10);
+    // data-maxlength: a limit the server enforces, without maxlength cutting a long paste.
+    var max = parseInt(field.getAttribute("maxlength") || field.getAttribute("data-maxlength"), 10);
     if (!max) return;
     field.setAttribute("data-counter-ready", "");
 
@@ -295,12 +296,14 @@
 
     var timer = null;
     function text(left) {
+      if (left < 0) return message("charactersTooMany", { count: -left, max: max });
       return message("charactersLeft", { count: left });
     }
     function update(announce) {
       var left = max - field.value.length;
       counter.setAttribute("data-state", left <= 0 ? "full" : left <= max * 0.1 ? "near" : "ok");
       visible.textContent = message("charactersUsed", { used: field.value.length, max: max });
+      if (left < 0) visible.textContent += " — " + text(left);
       spoken.textContent = text(left);
       if (!announce) return;
       window.clearTimeout(timer);
@@ -637,7 +640,7 @@
   }
 
   function init(root) {
-    each(root, "[data-counter][maxlength]", setupCounter);
+    each(root, "[data-counter][maxlength], [data-counter][data-maxlength]", setupCounter);
     each(root, "[data-draft]", setupDraft);
     each(root, "[data-fill]", function (el) {
       var value = Math.max(0, Math.min(100, parseFloat(el.getAttribute("data-fill")) || 0));

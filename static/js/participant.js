@@ -4,7 +4,12 @@
  *   [data-phase-watch]    -> the phase poll's reload waits while unsent text is on screen;
  *                            a notice with a link is shown instead
  *   [data-resave-draft]   -> text sent back after a refused submit is kept as a draft again
- *   [data-score-form]     -> says "changed, not saved yet" once a saved score is changed
+ *   [data-score-form]     -> saves by itself as soon as relevance and level are both chosen
+ *                            (no button: the plain form's button is hidden). A first score
+ *                            completed by a tap or Enter goes on to the next one; a change,
+ *                            or a choice made with the arrow keys, is saved in place (after a
+ *                            short pause for arrow keys, which pass over every option)
+ *   [data-send-shortcut]  -> Ctrl+Enter (Cmd+Enter) sends the field's form
  *   [data-retry-offline]  -> a form whose request got no answer (no connection) keeps its text,
  *                            says so, and is sent again by itself — same fields, so the same
  *                            client_id and the server stores it once — after 1, 2, 4 … 30 s
@@ -48,12 +53,113 @@
     });
   }
 
-  document.addEventListener("change", function (evt) {
-    var form = evt.target.closest && evt.target.closest("form[data-score-form]");
-    if (!form) return;
-    var dirty = form.querySelector("[data-score-dirty]");
-    if (dirty) dirty.hidden = false;
+  /* ------------------------------------------------------------ sending */
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Enter" || !(evt.ctrlKey || evt.metaKey)) return;
+    var field = evt.target.closest && evt.target.closest("textarea[data-send-shortcut]");
+    if (!field || !field.form) return;
+    evt.preventDefault();
+    if (field.form.requestSubmit) {
+      field.form.requestSubmit();
+    } else {
+      window.htmx.trigger(field.form, "submit");
+    }
   });
+
+  /* ------------------------------------------------------------ scoring */
+
+  var KEYBOARD_SAVE_MS = 900;
+
+  function chosen(form, name) {
+    var input = form.querySelector('input[name="' + name + '"]:checked');
+    return input ? input.value : "";
+  }
+
+  function showDirty(form, needs) {
+    var dirty = form.querySelector("[data-score-dirty]");
+    if (!dirty) return;
+    dirty.hidden = needs === null;
+    dirty.querySelectorAll("[data-needs]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-needs") !== needs;
+    });
+  }
+
+  function saveScore(form, advance) {
+    window.clearTimeout(form._scoreTimer);
+    var field = form.querySelector("[data-score-advance]");
+    if (field) field.value = advance ? "1" : "0";
+    showDirty(form, "");
+    if (form.requestSubmit) {
+      form.requestSubmit();
+    } else {
+      window.htmx.trigger(form, "submit");
+    }
+  }
+
+  // What is chosen now decides: one of the two -> say which is missing; both -> save.
+  function scoreChanged(form, byKeyboard) {
+    var relevance = chosen(form, "relevance");
+    var level = chosen(form, "policy_level");
+    if (!relevance || !level) {
+      showDirty(form, relevance ? "policy_level" : "relevance");
+      return;
+    }
+    var first = form.getAttribute("data-scored") !== "true";
+    window.clearTimeout(form._scoreTimer);
+    if (byKeyboard) {
+      showDirty(form, "");
+      form._scoreTimer = window.setTimeout(function () {
+        if (form.isConnected) saveScore(form, false);
+      }, KEYBOARD_SAVE_MS);
+      return;
+    }
+    saveScore(form, first);
+  }
+
+  function scoreForm(el) {
+    return el && el.closest ? el.closest("form[data-score-form]") : null;
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    var form = scoreForm(evt.target);
+    if (!form || !evt.target.matches("input[type=radio]")) return;
+    if (evt.key === "Enter") {
+      evt.preventDefault();
+      if (chosen(form, "relevance") && chosen(form, "policy_level")) {
+        saveScore(form, form.getAttribute("data-scored") !== "true");
+      }
+      return;
+    }
+    form._keyAt = Date.now();
+  });
+
+  document.addEventListener("change", function (evt) {
+    var form = scoreForm(evt.target);
+    if (!form) return;
+    scoreChanged(form, Date.now() - (form._keyAt || 0) < 500);
+  });
+
+  // A score saved in place: what is chosen is what is saved now (live updates may redraw it).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = scoreForm(evt.detail && evt.detail.elt);
+    if (!form || !evt.detail.successful || !form.isConnected) return;
+    form.setAttribute("data-scored", "true");
+    form.querySelectorAll("input[type=radio]").forEach(function (input) {
+      input.defaultChecked = input.checked;
+    });
+    showDirty(form, null);
+  });
+
+  function initScoring(root) {
+    var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-score-form]"));
+    if (root.matches && root.matches("form[data-score-form]")) forms.push(root);
+    forms.forEach(function (form) {
+      form.querySelectorAll("[data-score-submit]").forEach(function (el) {
+        el.hidden = true;
+      });
+    });
+  }
 
   /* ---------------------------------- sending again after a lost connection */
 
@@ -162,6 +268,7 @@
   if (window.htmx) {
     window.htmx.onLoad(initRetry);
     window.htmx.onLoad(init);
+    window.htmx.onLoad(initScoring);
   } else {
     document.addEventListener("DOMContentLoaded", function () {
       init(document);

@@ -210,7 +210,7 @@ def test_colour_is_never_the_only_carrier_of_meaning(
     expect(fac.locator("#scoring-progress")).to_contain_text(re.compile(r"\d+ of \d+"))
 
     participant = lab.sign_in(new_context(PHONE, **PHONE_DEVICE), lab.tokens[0]).new_page()
-    participant.goto(f"/s/{lab.code}")
+    participant.goto(f"/s/{lab.code}?cluster={ids['compute']}")
     card = participant.locator("article.score-card").first
     expect(card.locator(".score-status .badge")).to_have_text("Saved")
     expect(card.locator(".score-status")).to_contain_text(re.compile(r"Your score: \d \(\w+\)"))

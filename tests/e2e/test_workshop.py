@@ -179,7 +179,9 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     for person in people:
         page = person.page
         follows_phase(page, "Brainstorm")
-        expect(page.get_by_role("heading", name="What is missing?")).to_be_visible()
+        expect(
+            page.get_by_label("What is missing? One gap or missing intervention")
+        ).to_be_visible()
         for challenge, text in IDEAS[person.name]:
             tab = page.get_by_role("navigation", name="Challenges").get_by_role(
                 "link", name=challenge
@@ -345,26 +347,30 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     for person in people:
         page = person.page
         follows_phase(page, "Scoring")
-        expect(page.get_by_role("heading", name="Score the proposed solutions")).to_be_visible()
         expect(page.locator("#scoring-progress")).to_contain_text(f"0 of {len(titles)}")
-        for title in titles:
-            card = page.locator("article.score-card", has_text=title)
+        # One proposed solution at a time, in board order: a tap for each choice saves it
+        # and shows the next one.
+        to_score = set(titles)
+        for n in range(1, len(titles) + 1):
+            card = page.locator("article.score-card")
+            expect(card.locator(".score-card__count")).to_have_text(f"{n} of {len(titles)}")
+            title = card.get_by_role("heading", level=2).inner_text().strip()
+            to_score.remove(title)  # each one once
             relevance, level = scores[person.name].get(title, ("4", "Local & regional"))
             card.locator(".segmented__label", has_text=relevance).click()
             card.locator(".choice-card__label", has_text=level).click()
-            card.get_by_role("button", name=re.compile("^Save score")).click()
-            expect(card.locator(".score-status")).to_contain_text("Saved")
+            expect(page.locator(".score-saved-note")).to_contain_text(title)
         expect(page.locator("#scoring-progress")).to_contain_text(f"{len(titles)} of {len(titles)}")
-        expect(page.locator("#scoring-progress")).to_contain_text("All scored")
+        expect(page.locator("#score-summary")).to_contain_text("All scored")
         if person.phone:
             shows(page, "participant-scoring-phone")
     shows(people[0].page, "participant-scoring")
 
-    # A changed mind: Ana updates one score; the card says it is not saved until she saves.
-    card = ana.locator("article.score-card", has_text=CLUSTER_FUNDING)
+    # A changed mind: Ana goes back to one score and changes it; it is saved at once.
+    ana.locator(".score-summary__item", has_text=CLUSTER_FUNDING).get_by_role("link").click()
+    card = ana.locator("article.score-card")
+    expect(card.get_by_role("heading", level=2)).to_have_text(CLUSTER_FUNDING)
     card.locator(".segmented__label", has_text="4").click()
-    expect(card.locator("[data-score-dirty]")).to_be_visible()
-    card.get_by_role("button", name=re.compile("^Update score")).click()
     expect(card.locator(".score-status")).to_contain_text("Your score: 4")
 
     fac.get_by_role("navigation", name="Facilitator pages").get_by_role(
@@ -385,7 +391,7 @@ def test_a_whole_workshop(server: Server, new_context: Callable[..., BrowserCont
     for person in people:
         follows_phase(person.page, "Report")
         results = person.page.locator("#results")
-        expect(results.locator("tbody tr").first).to_contain_text(CLUSTER_COMPUTE)
+        expect(results.locator(".result-card").first).to_contain_text(CLUSTER_COMPUTE)
         expect(results).to_contain_text(CLUSTER_SKILLS)
     shows(people[1].page, "participant-results-phone")
     projector.bring_to_front()

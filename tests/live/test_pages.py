@@ -221,6 +221,8 @@ def test_clusters_forming_and_results_are_pushed_to_participants(
     watching = stream_for(client, room, "participant", who=1, page_phase="clustering")
     html = updates(sent(client, watching, change))
     assert swaps(html, "participant-clusters") and "Training for SMEs" in html
+    # Which notes went where: the contribution's text under its cluster, never its author.
+    assert html.index("Training for SMEs") < html.index("Training budgets")
     assert not any(name in html for name in NAMES)
     room.phase("scoring")
     room.rate(0, cluster["id"], 4, "eu")
@@ -235,6 +237,23 @@ def test_clusters_forming_and_results_are_pushed_to_participants(
     projector = updates(sent(client, stream_for(client, room, "projector"), rated))
     assert "data-slide" in projector and "Training for SMEs" in projector
     assert not any(name in projector for name in NAMES)
+
+
+@pytest.mark.parametrize("phase", ["setup", "brainstorm", "clustering", "scoring", "report"])
+def test_every_participant_screen_learns_at_once_when_names_go_into_the_report(
+    client: TestClient, room: Workshop, phase: str
+) -> None:
+    room.phase(phase)
+    watching = stream_for(client, room, "participant", who=0, page_phase=phase)
+    before = updates(sent(client, watching, event(97, "session_updated")))
+    assert swaps(before, "privacy-note") and "The report is anonymous" in before
+    patched = client.patch(room.url(""), json={"show_names": True}, headers=room.f)
+    assert patched.status_code == 200, patched.text
+    watching = stream_for(client, room, "participant", who=0, page_phase=phase)
+    after = updates(sent(client, watching, event(98, "session_updated")))
+    assert swaps(after, "privacy-note") and "Names are on in the report" in after
+    assert swaps(after, "privacy-flag") and "Names are on in the report: see" in after
+    assert "The report is anonymous" not in after
 
 
 def test_score_cards_follow_cluster_changes_with_each_persons_own_score(
@@ -252,14 +271,17 @@ def test_score_cards_follow_cluster_changes_with_each_persons_own_score(
     theirs = updates(
         sent(client, stream_for(client, room, "participant", who=1, page_phase="scoring"), change)
     )
-    assert f"beforeend:#score-cards-{room.challenges[0]['id']}" in mine
-    assert "Your score: 5" in mine and "Your score" not in theirs
+    # The card where a page shows it (never appended: one card at a time), and the summary.
+    assert swaps(mine, f"cluster-{cluster['id']}") and swaps(mine, "score-summary")
+    assert "Your score: 5" in mine and "Your score:" not in theirs
     assert swaps(mine, "scoring-progress")
     removed = event(96, "cluster_removed", cluster_id=cluster["id"], challenge_id=1)
     gone = updates(
         sent(client, stream_for(client, room, "participant", who=1, page_phase="scoring"), removed)
     )
-    assert f'<div id="cluster-{cluster["id"]}" hx-swap-oob="delete"></div>' in gone
+    # A card being scored says the cluster is gone and offers the way on.
+    assert swaps(gone, f"cluster-{cluster['id']}") and "has removed this proposed solution" in gone
+    assert f'<div id="summary-{cluster["id"]}" hx-swap-oob="delete"></div>' in gone
 
 
 def test_dashboard_follows_counts_and_phase(client: TestClient, room: Workshop) -> None:
