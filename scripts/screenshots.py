@@ -238,6 +238,9 @@ def shoot_states(page: Any, lab_by_phase: dict[str, Any], out: Path, url: str) -
     settle(page)
     page.screenshot(path=str(out / "state-note-selected-1366.png"), full_page=True)
     page.keyboard.press("Escape")
+    # Once clusters exist the assistant is a folded side panel: open it first.
+    if page.locator("#assistant-panel:not([open])").count():
+        page.locator("#assistant-panel > summary").click()
     page.get_by_role("button", name="Suggest clusters").first.click()
     page.wait_for_selector("#suggestions .suggestion, #suggestions article", timeout=15_000)
     settle(page)
