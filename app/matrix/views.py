@@ -114,7 +114,7 @@ class ChallengeResults:
 def results_context(
     db: Session, session: WorkshopSession, actor: Actor | None = None
 ) -> dict[str, Any]:
-    """Partial `sessions/_results.html`: the ranked matrix rows per challenge, for `actor`
+    """Partial `participant/_results.html`: the ranked matrix rows per challenge, for `actor`
     (None: any participant, the room); nothing until the results may be shown to them."""
     visible = service.results_visible(session, actor)
     rows = service.compute_matrix(db, session) if visible else []
