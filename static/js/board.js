@@ -298,6 +298,13 @@
     document.querySelectorAll(".board-map__link--over").forEach(function (link) {
       link.classList.remove("board-map__link--over");
     });
+    // SortableJS (pointer mode) swallows the click that follows a drop. When the drop ends
+    // away from where it started (a column's name in the map), or the board is redrawn, no
+    // such click comes, and it would swallow the person's next real click instead: give it
+    // one now, on the root element, where no behaviour listens.
+    window.setTimeout(function () {
+      document.documentElement.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    }, 0);
   }
 
   ["pointermove", "mousemove", "touchmove"].forEach(function (name) {

@@ -80,7 +80,7 @@ def test_empty_and_too_long_contributions_are_refused_with_the_text_kept(
     box.fill("x" * 520)
     expect(box).to_have_value("x" * 520)
     expect(page.locator("#field-text-counter")).to_contain_text("520 / 500")
-    expect(page.locator("#field-text-counter")).to_contain_text("20 too many")
+    expect(page.locator("#field-text-counter")).to_contain_text("20 characters too many")
 
     # The server's own check: the message names the limit and every character is still there.
     too_long = "Public funding for AI testbeds is hard to find. " * 13  # 624 characters

@@ -110,7 +110,7 @@ def test_brainstorm_box_first_timer_stays_ctrl_enter_sends_and_a_long_paste_is_n
     counter = page.locator("#field-text-counter")
     expect(counter).to_have_attribute("data-state", "full")
     expect(counter).to_contain_text(f"{len(long_text)} / 500")
-    expect(counter).to_contain_text(f"{len(long_text) - 500} too many")
+    expect(counter).to_contain_text(f"{len(long_text) - 500} characters too many")
     screenshot(page, "phone-brainstorm-too-long")
     box.press("Control+Enter")
     error = page.locator("#field-text-error")
