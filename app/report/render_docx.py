@@ -92,20 +92,16 @@ def _setup_styles(document: DocumentType) -> None:
     for name in ("List Bullet", "List Bullet 2"):
         styles[name].paragraph_format.space_after = Pt(1)
     # Editable styles of the appendix: a hanging number, compact lines.
-    entry = styles.add_style(APPENDIX_ENTRY, WD_STYLE_TYPE.PARAGRAPH)
-    entry.base_style = normal
-    entry.font.size = Pt(9)
-    entry.paragraph_format.left_indent = Cm(1)
-    entry.paragraph_format.first_line_indent = Cm(-1)
-    entry.paragraph_format.tab_stops.add_tab_stop(Cm(1))
-    entry.paragraph_format.space_after = Pt(2)
-    chart_key = styles.add_style(CHART_KEY, WD_STYLE_TYPE.PARAGRAPH)
-    chart_key.base_style = normal
-    chart_key.font.size = Pt(9.5)
-    chart_key.paragraph_format.left_indent = Cm(0.8)
-    chart_key.paragraph_format.first_line_indent = Cm(-0.8)
-    chart_key.paragraph_format.tab_stops.add_tab_stop(Cm(0.8))
-    chart_key.paragraph_format.space_after = Pt(1)
+    hanging_styles = ((APPENDIX_ENTRY, 9.0, 1.0, 2), (CHART_KEY, 9.5, 0.8, 1))
+    for style_name, font_pt, indent_cm, after_pt in hanging_styles:
+        # A number hanging in the margin, then a tab to the text (appendix, chart key).
+        hanging = styles.add_style(style_name, WD_STYLE_TYPE.PARAGRAPH)
+        hanging.base_style = normal
+        hanging.font.size = Pt(font_pt)
+        hanging.paragraph_format.left_indent = Cm(indent_cm)
+        hanging.paragraph_format.first_line_indent = Cm(-indent_cm)
+        hanging.paragraph_format.tab_stops.add_tab_stop(Cm(indent_cm))
+        hanging.paragraph_format.space_after = Pt(after_pt)
     key = styles.add_style(APPENDIX_KEY, WD_STYLE_TYPE.PARAGRAPH)
     key.base_style = normal
     key.font.size = Pt(8.5)
